@@ -1,0 +1,399 @@
+// The interpreter's run loop, decoded-block cache, fault escalation and reset.
+#include "cpu/cpu.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "cpu/disasm.h"
+#include "cpu/interp/handlers.h"
+#include "memory/log.h"
+
+namespace rv {
+
+namespace {
+constexpr unsigned kMaxBlockInsns = 64;
+constexpr unsigned kFastBlocks = 4096;
+
+// Instructions after which a block must end: control transfers, and instructions that can
+// change how the following code decodes or whether interrupts/devices need attention.
+struct EndsBlockTable {
+  bool t[static_cast<unsigned>(OpId::Count)] = {};
+  EndsBlockTable() {
+    for (OpId op : {OpId::JCC_Jb, OpId::JCC_Jz, OpId::JMP_Jb, OpId::JMP_Jz, OpId::JMP_Ev, OpId::CALL_Jz,
+                    OpId::CALL_Ev, OpId::RET, OpId::RET_Iw, OpId::LOOP_Jb, OpId::LOOPE_Jb, OpId::LOOPNE_Jb,
+                    OpId::JCXZ_Jb, OpId::JMPF_Ap, OpId::JMPF_Mp, OpId::CALLF_Ap, OpId::CALLF_Mp, OpId::RETF,
+                    OpId::RETF_Iw, OpId::INT3, OpId::INT_Ib, OpId::INTO, OpId::INT1, OpId::IRET, OpId::SYSCALL,
+                    OpId::SYSRET, OpId::SYSENTER, OpId::SYSEXIT, OpId::HLT, OpId::MOV_Sw_Ew, OpId::POP_SS,
+                    OpId::POP_ES, OpId::POP_DS, OpId::POP_FS, OpId::POP_GS, OpId::LSS_Gz_Mp, OpId::LDS_Gz_Mp,
+                    OpId::LES_Gz_Mp, OpId::LFS_Gz_Mp, OpId::LGS_Gz_Mp, OpId::STI, OpId::CLI, OpId::POPF,
+                    OpId::MOV_Cd_Rd, OpId::MOV_Dd_Rd, OpId::LMSW_Ew, OpId::CLTS, OpId::WRMSR, OpId::LGDT_Ms,
+                    OpId::LIDT_Ms, OpId::LLDT_Ew, OpId::LTR_Ew, OpId::INVLPG_M, OpId::SWAPGS, OpId::IN_AL_Ib,
+                    OpId::IN_eAX_Ib, OpId::OUT_Ib_AL, OpId::OUT_Ib_eAX, OpId::IN_AL_DX, OpId::IN_eAX_DX,
+                    OpId::OUT_DX_AL, OpId::OUT_DX_eAX, OpId::INSB, OpId::INSv, OpId::OUTSB, OpId::OUTSv,
+                    OpId::RSM, OpId::XSETBV, OpId::UD0, OpId::UD1, OpId::UD2, OpId::Invalid, OpId::Vex,
+                    OpId::Evex, OpId::Xop, OpId::MWAIT, OpId::WBINVD, OpId::INVD, OpId::BOUND_Gv_Ma})
+      t[static_cast<unsigned>(op)] = true;
+  }
+};
+const EndsBlockTable kEndsBlock;
+
+bool is_string_op(OpId op) {
+  switch (op) {
+    case OpId::MOVSB: case OpId::MOVSv: case OpId::CMPSB: case OpId::CMPSv: case OpId::STOSB: case OpId::STOSv:
+    case OpId::LODSB: case OpId::LODSv: case OpId::SCASB: case OpId::SCASv: return true;
+    default: return false;
+  }
+}
+
+bool vector_has_error(u8 v) {
+  return v == kFlagDF || (v >= kTS && v <= kFlagPF) || v == kFlagAC || v == 21 || v == 29 || v == 30;
+}
+bool contributory(u8 v) { return v == kDE || (v >= kTS && v <= kGP); }
+}  // namespace
+
+struct Cpu::Block {
+  u64 key = 0;        // paddr << 2 | mode
+  u64 la = 0;         // linear address when built (for CS limit checks: span)
+  u32 span = 0;       // bytes covered
+  bool valid = true;
+  struct Slot { Handler h; DecodedInsn d; };
+  std::vector<Slot> insns;
+};
+
+struct Cpu::BlockCache {
+  std::unordered_map<u64, std::unique_ptr<Block>> map;
+  std::unordered_map<u64, std::vector<u64>> by_page;   // physical page -> block keys
+  Block* fast[kFastBlocks] = {};
+  std::vector<std::unique_ptr<Block>> graveyard;        // freed at the next safe point
+  static unsigned slot(u64 key) { return static_cast<unsigned>((key >> 2) ^ (key >> 14)) & (kFastBlocks - 1); }
+
+  void drop_page(u64 page) {
+    auto it = by_page.find(page);
+    if (it == by_page.end()) return;
+    for (u64 key : it->second) {
+      auto b = map.find(key);
+      if (b == map.end()) continue;
+      b->second->valid = false;
+      Block*& f = fast[slot(key)];
+      if (f == b->second.get()) f = nullptr;
+      graveyard.push_back(std::move(b->second));
+      map.erase(b);
+    }
+    by_page.erase(it);
+  }
+  void clear() {
+    for (auto& kv : map) { kv.second->valid = false; graveyard.push_back(std::move(kv.second)); }
+    map.clear();
+    by_page.clear();
+    std::fill(std::begin(fast), std::end(fast), nullptr);
+  }
+};
+
+Cpu::Cpu(PhysMemory& mem, IoBus& io) : m_mem(mem), m_io(io), m_blocks(std::make_unique<BlockCache>()) {
+  m_mem.set_code_write_listener([this](u64 page) { on_code_write(page); });
+  reset();
+}
+
+Cpu::~Cpu() { m_mem.set_code_write_listener(nullptr); }
+
+void Cpu::reset() {
+  // SDM Vol.3A §9.1.1, Table 9-1.
+  m_s = CpuState{};
+  m_s.rip = 0xFFF0;
+  m_s.rflags = kFixed1;
+  m_s.cr0 = kCr0Et | kCr0Cd | kCr0Nw;
+  for (Segment& sg : m_s.seg) sg = Segment{0, 0x93, 0xFFFF, 0};
+  m_s.seg[CS] = Segment{0xF000, 0x9B, 0xFFFF, 0xFFFF0000};
+  m_s.gdtr = {0, 0xFFFF};
+  m_s.idtr = {0, 0xFFFF};
+  m_s.ldtr = Segment{0, 0x82, 0xFFFF, 0};
+  m_s.tr = Segment{0, 0x8B, 0xFFFF, 0};
+  m_s.gpr[RDX] = 0x000306A9;   // processor signature: family 6, model 0x3A, stepping 9
+  m_s.dr[6] = 0xFFFF0FF0;
+  m_s.dr[7] = 0x400;
+  m_triple = false;
+  m_triple_msg.clear();
+  state_changed();
+}
+
+void Cpu::state_changed() {
+  m_blocks->clear();
+  tlb_flush(true);
+  mode_changed();
+}
+
+void Cpu::on_code_write(u64 page) {
+  m_blocks->drop_page(page);
+  m_block_abort = true;   // the running block may be among them: stop after this instruction
+  // Pages that hold code never have write tags; nothing to do in the TLB here.
+}
+
+u64 Cpu::tsc() const { return (m_tsc_source ? m_tsc_source() : m_s.icount) + m_s.tsc_offset; }
+
+void Cpu::set_rflags(u64 v) {
+  m_s.rflags = (v & ~0ull) | kFixed1;
+  m_s.lazy.op = LazyOp::None;
+}
+
+void Cpu::write_flags_masked(u64 v, u64 mask) { set_rflags((rflags() & ~mask) | (v & mask)); }
+
+void Cpu::set_arith_flags(u64 bits, u64 which) {
+  u64 f = rflags();
+  m_s.rflags = (f & ~which) | (bits & which);
+  m_s.lazy.op = LazyOp::None;
+}
+
+u64 Cpu::ea(const DecodedInsn& d) const {
+  u64 a = static_cast<u64>(static_cast<i64>(d.disp));
+  if (d.base != kNoReg) a += d.base == kRipReg ? m_s.rip : m_s.gpr[d.base];
+  if (d.index != kNoReg) a += m_s.gpr[d.index] << d.scale;
+  return d.asize == 8 ? a : a & mask_of(d.asize);
+}
+
+void Cpu::probe_write(u8 seg, u64 off, unsigned size) {
+  u64 la = seg_linear(seg, off, size, Access::Write);
+  translate(la, Access::Write, m_tlb_user);
+  if ((la & 0xFFF) + size > kPageSize) translate(la + size - 1, Access::Write, m_tlb_user);
+}
+
+void Cpu::fault(u8 vector, u32 error) { throw GuestFault{vector, vector_has_error(vector), error}; }
+void Cpu::fault_no_error(u8 vector) { throw GuestFault{vector, false, 0}; }
+
+void Cpu::canonical_fault(u8 seg) { fault(seg == SS ? kSS : kGP, 0); }
+
+void Cpu::ud(const DecodedInsn& d) {
+  static bool logged[static_cast<unsigned>(OpId::Count)] = {};
+  unsigned idx = static_cast<unsigned>(d.op);
+  if (!logged[idx]) {
+    logged[idx] = true;
+    u8 bytes[15] = {};
+    unsigned n = 0;
+    try {
+      for (; n < d.len; n++) {
+        u64 la = long64() ? m_insn_start + n : (m_s.seg[CS].base + m_insn_start + n) & 0xFFFFFFFF;
+        bytes[n] = static_cast<u8>(read_sys(la, 1));
+      }
+    } catch (const GuestFault&) {
+    }
+    if (d.op == OpId::Invalid || d.op == OpId::Vex || d.op == OpId::Evex || d.op == OpId::Xop)
+      RV_UNUSUAL("#UD for %s encoding at %llx: %s (%s)", op_name(d.op), (unsigned long long)m_insn_start,
+                 hex_bytes(bytes, n).c_str(), disassemble(bytes, n, m_mode, m_insn_start).c_str());
+    else
+      log_gap(GapKind::Unimplemented, "Cpu::ud", "instruction %s not implemented, raising #UD at %llx: %s (%s)",
+              op_name(d.op), (unsigned long long)m_insn_start, hex_bytes(bytes, n).c_str(),
+              disassemble(bytes, n, m_mode, m_insn_start).c_str());
+  }
+  fault_no_error(kUD);
+}
+
+// ---- fetching and blocks ----
+
+u64 Cpu::fetch_bytes(u64 la, u8* buf, unsigned n) {
+  unsigned got = 0;
+  try {
+    for (; got < n; got++) {
+      u64 a = long64() ? la + got : (la + got) & 0xFFFFFFFF;
+      u64 pa = translate(a, Access::Exec, m_tlb_user);
+      buf[got] = static_cast<u8>(m_mem.read(pa, 1));
+    }
+  } catch (const GuestFault&) {
+    if (got == 0) throw;
+  }
+  return got;
+}
+
+Cpu::Block* Cpu::get_block() {
+  const Segment& cs = m_s.seg[CS];
+  u64 la = long64() ? m_s.rip : (cs.base + m_s.rip) & 0xFFFFFFFF;
+  const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+  u64 pa = e.tag_x == (la & kPageMask) ? e.paddr | (la & 0xFFF) : translate(la, Access::Exec, m_tlb_user);
+  u64 key = (pa << 2) | static_cast<u64>(m_mode);
+  Block*& f = m_blocks->fast[BlockCache::slot(key)];
+  Block* b = f;
+  if (!b || b->key != key) {
+    auto it = m_blocks->map.find(key);
+    b = it != m_blocks->map.end() ? it->second.get() : build_block(pa, la);
+    if (!b) return nullptr;
+    f = b;
+  }
+  // CS limit: the whole block must lie inside it, else step singly so the fault is exact.
+  if (!long64() && m_s.rip + b->span - 1 > cs.limit) return nullptr;
+  return b;
+}
+
+Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
+  auto blk = std::make_unique<Block>();
+  blk->key = (pa << 2) | static_cast<u64>(m_mode);
+  blk->la = la;
+  u64 page = pa & kPageMask;
+  PageMapping pm = m_mem.map_page(page);
+  u8 buf[kPageSize + 16];
+  const u8* src;
+  if (pm.host) {
+    src = pm.host;
+  } else {
+    m_mem.read_bytes(page, buf, kPageSize);   // MMIO/unmapped: snapshot (not cached below)
+    src = buf;
+  }
+  const Handler* table = handler_table();
+  unsigned off = static_cast<unsigned>(pa & 0xFFF);
+  while (blk->insns.size() < kMaxBlockInsns) {
+    DecodedInsn d;
+    DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
+    if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
+    blk->insns.push_back({table[static_cast<unsigned>(d.op)], d});
+    off += d.len;
+    bool ends = kEndsBlock.t[static_cast<unsigned>(d.op)] || (d.rep && is_string_op(d.op));
+    if (ends || off >= kPageSize) break;
+  }
+  if (blk->insns.empty()) return nullptr;
+  blk->span = off - static_cast<unsigned>(pa & 0xFFF);
+  if (!pm.host) return nullptr;   // never cache code from MMIO
+  if (m_mem.mark_code(page)) {
+    // Drop direct-write TLB entries to this page so stores reach the code-write check.
+    for (auto& set : m_tlb)
+      for (TlbEntry& t : set)
+        if (t.tag_w != ~0ull && t.paddr == page) t.tag_w = ~0ull;
+  }
+  Block* raw = blk.get();
+  m_blocks->by_page[page].push_back(blk->key);
+  m_blocks->map[blk->key] = std::move(blk);
+  return raw;
+}
+
+// Executes one instruction without the block cache (page-crossing instructions, CS-limit
+// edges, tracing and single-stepping).
+void Cpu::exec_one_uncached() {
+  u8 bytes[16] = {};
+  u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
+  unsigned avail = static_cast<unsigned>(fetch_bytes(la, bytes, 15));
+  DecodedInsn d;
+  DecodeStatus st = decode(bytes, avail, m_mode, d);
+  m_insn_start = m_s.rip;
+  if (st == DecodeStatus::TooLong) fault(kGP, 0);
+  if (st == DecodeStatus::Truncated) {
+    // The fetch stopped at a page that faults: fetching the next byte raises the #PF.
+    u64 next = long64() ? la + avail : (la + avail) & 0xFFFFFFFF;
+    translate(next, Access::Exec, m_tlb_user);
+    fault(kGP, 0);
+  }
+  if (!long64() && m_s.rip + d.len - 1 > m_s.seg[CS].limit) fault(kGP, 0);
+  if (m_trace) m_trace->before(*this, m_s.rip, bytes, d.len);
+  m_s.rip += d.len;
+  handler_table()[static_cast<unsigned>(d.op)](*this, d);
+  m_s.icount++;
+  if (m_trace) m_trace->after(*this);
+}
+
+// ---- faults ----
+
+void Cpu::handle_fault(const GuestFault& f) {
+  m_s.rip = m_insn_start;
+  if (m_trace) m_trace->exception(*this, f.vector, f.has_error, f.error);
+  u8 vec = f.vector;
+  bool has_err = f.has_error;
+  u32 err = f.error;
+  // Double-fault classes: SDM Vol.3A §6.15, Table 6-5.
+  for (int attempt = 0;; attempt++) {
+    try {
+      deliver_event(vec, has_err, err, false);
+      return;
+    } catch (const GuestFault& g) {
+      if (vec == kFlagDF) {
+        m_triple = true;
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      "triple fault: #%u while delivering #DF (first fault #%u at %04x:%llx)", g.vector,
+                      f.vector, m_s.seg[CS].sel, (unsigned long long)m_insn_start);
+        m_triple_msg = buf;
+        return;
+      }
+      bool df = (contributory(vec) && contributory(g.vector)) ||
+                (vec == kFlagPF && (g.vector == kFlagPF || contributory(g.vector)));
+      if (df) { vec = kFlagDF; has_err = true; err = 0; }
+      else { vec = g.vector; has_err = g.has_error; err = g.error; }
+      if (attempt > 8) {   // cannot happen architecturally; guard against a loop
+        m_triple = true;
+        m_triple_msg = "triple fault: exception delivery does not terminate";
+        return;
+      }
+    }
+  }
+}
+
+bool Cpu::service_interrupts() {
+  if (m_s.icount < m_s.int_shadow_until) return false;
+  if (m_s.nmi_pending) {
+    m_s.nmi_pending = false;
+    m_s.halted = false;
+    m_insn_start = m_s.rip;
+    try { deliver_event(kNMI, false, 0, false, true); } catch (const GuestFault& f) { handle_fault(f); }
+    return true;
+  }
+  if (m_intr && (m_s.rflags & kFlagIF) && m_intr_ack) {
+    u8 v = m_intr_ack();
+    m_s.halted = false;
+    m_insn_start = m_s.rip;
+    try { deliver_event(v, false, 0, false, true); } catch (const GuestFault& f) { handle_fault(f); }
+    return true;
+  }
+  return false;
+}
+
+void Cpu::step_traced() {
+  bool tf = m_s.rflags & kFlagTF;
+  m_insn_start = m_s.rip;
+  try {
+    exec_one_uncached();
+    if (tf && !m_triple) {
+      m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
+      m_insn_start = m_s.rip;
+      deliver_event(kDB, false, 0, false);
+    }
+  } catch (const GuestFault& f) {
+    handle_fault(f);
+  }
+}
+
+StopReason Cpu::run(u64 max_insns) {
+  const u64 end = m_s.icount + max_insns;
+  m_stop_requested = false;
+  while (true) {
+    if (m_triple) return StopReason::TripleFault;
+    if (m_stop_requested) { m_stop_requested = false; return StopReason::Requested; }
+    if (m_s.icount >= end) return StopReason::Budget;
+    if (RV_UNLIKELY(m_s.nmi_pending || m_intr)) service_interrupts();
+    if (RV_UNLIKELY(m_s.halted)) {
+      if (m_s.rflags & kFlagIF) return StopReason::HaltIdle;
+      return StopReason::Halted;
+    }
+    m_blocks->graveyard.clear();
+    m_budget_end = end;
+    if (RV_UNLIKELY(m_trace || (m_s.rflags & kFlagTF))) {
+      step_traced();
+      continue;
+    }
+    try {
+      Block* b = get_block();
+      if (!b) {
+        m_insn_start = m_s.rip;
+        exec_one_uncached();
+        continue;
+      }
+      const Block::Slot* s = b->insns.data();
+      u64 n = std::min<u64>(b->insns.size(), end - m_s.icount);
+      const Block::Slot* last = s + n;
+      m_block_abort = false;
+      do {
+        m_insn_start = m_s.rip;
+        m_s.rip += s->d.len;
+        s->h(*this, s->d);
+        m_s.icount++;
+      } while (++s != last && !m_block_abort);
+    } catch (const GuestFault& f) {
+      handle_fault(f);
+    }
+  }
+}
+
+}  // namespace rv

@@ -1,0 +1,293 @@
+// Cpu: the interpreter engine around a CpuState.
+//
+// Execution model (docs/ARCHITECTURE.md has the long form):
+//  * Blocks of decoded instructions are cached by guest-physical address and decode mode
+//    (block_cache.cpp). A block never crosses a 4 KiB page; it ends at a control transfer, at
+//    an instruction that changes how later code decodes or runs (mode, CR0/CR4, STI, ...), at
+//    I/O (devices may change interrupt state), or after kMaxBlockInsns.
+//  * Handlers are free functions `void exec_X(Cpu&, const DecodedInsn&)` in cpu/interp/, found
+//    through one table indexed by OpId (handler_table.cpp). On entry state().rip already
+//    points past the instruction; insn_start() is its first byte.
+//  * Guest faults (#GP, #PF, ...) are raised with Cpu::fault(), which unwinds to the
+//    instruction boundary (a C++ exception that never leaves the interpreter; the fast path
+//    pays nothing). The run loop restores RIP to the instruction start and delivers the fault
+//    through the IDT. Handlers therefore perform every check and memory access that can fault
+//    before they change architectural state, except where the SDM says partial progress is
+//    visible (REP string iterations).
+//  * Memory: segmentation (seg_linear) -> a software TLB of host pointers per 4 KiB page,
+//    split by user/supervisor, with separate read/write/execute tags (tlb_* in paging.cpp).
+//    Pages that hold cached code never get a write tag, so stores to code take the slow path,
+//    which invalidates the blocks (self-modifying code).
+#pragma once
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpu/decoder/decoder.h"
+#include "cpu/flags.h"
+#include "cpu/state.h"
+#include "memory/io_bus.h"
+#include "memory/phys_memory.h"
+
+namespace rv {
+
+// Exception vectors (SDM Vol.3A Table 6-1).
+enum Vector : u8 {
+  kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8, kTS = 10, kNP = 11,
+  kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17, kMC = 18, kXM = 19,
+};
+
+// Thrown by Cpu::fault(); caught by the run loop only.
+struct GuestFault {
+  u8 vector;
+  bool has_error;
+  u32 error;
+};
+
+enum class StopReason : u8 {
+  Budget,       // executed the requested number of instructions
+  Halted,       // HLT with interrupts disabled and no NMI: nothing can wake the CPU
+  HaltIdle,     // HLT with interrupts enabled: the board should advance time to the next event
+  TripleFault,  // shutdown; see triple_fault_message()
+  Requested,    // request_stop() from a device (debug exit, power off)
+};
+
+enum class Access : u8 { Read = 0, Write = 1, Exec = 2 };
+
+class Cpu;
+using Handler = void (*)(Cpu&, const DecodedInsn&);
+
+// Per-instruction observer for --trace and the debugger; when set, execution steps one
+// instruction at a time.
+class TraceHook {
+ public:
+  virtual ~TraceHook() = default;
+  virtual void before(const Cpu& cpu, u64 rip, const u8* bytes, unsigned len) = 0;
+  virtual void after(const Cpu& cpu) = 0;
+  virtual void exception(const Cpu& cpu, u8 vector, bool has_error, u32 error) {}
+};
+
+class Cpu {
+ public:
+  Cpu(PhysMemory& mem, IoBus& io);
+  ~Cpu();
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  // ---- the board's interface ----
+  CpuState& state() { return m_s; }
+  const CpuState& state() const { return m_s; }
+  void reset();                           // power-on/RESET state (SDM Vol.3A §9.1.1)
+  void state_changed();                   // call after editing state(): rebuilds derived data
+  StopReason run(u64 max_insns);
+  void request_stop() { m_stop_requested = true; m_block_abort = true; }
+  void set_intr(bool level) { m_intr = level; }          // INTR pin (from the PIC/APIC)
+  void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
+  void raise_nmi() { m_s.nmi_pending = true; }
+  void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }
+  void set_trace(TraceHook* t) { m_trace = t; }
+  const std::string& triple_fault_message() const { return m_triple_msg; }
+  PhysMemory& mem() { return m_mem; }
+  IoBus& io() { return m_io; }
+
+  // ---- derived mode ----
+  CpuMode mode() const { return m_mode; }
+  bool long64() const { return m_mode == CpuMode::Long64; }
+  bool protected_mode() const { return m_s.cr0 & kCr0Pe; }
+  bool v86() const { return m_s.rflags & kFlagVM; }
+  u8 cpl() const { return m_cpl; }
+  u64 insn_start() const { return m_insn_start; }
+  u64 tsc() const;
+
+  // ---- flags ----
+  u64 rflags() const { return materialize_flags(m_s); }
+  void set_rflags(u64 v);                 // all bits as given (caller applies masks)
+  void write_flags_masked(u64 v, u64 mask);
+  bool cf() const { return flag_cf(m_s); }
+  bool zf() const { return flag_zf(m_s); }
+  bool sf() const { return flag_sf(m_s); }
+  bool of() const { return flag_of(m_s); }
+  bool pf() const { return flag_pf(m_s); }
+  bool af() const { return flag_af(m_s); }
+  bool cond(u8 cc) const { return eval_cond(m_s, cc); }
+  void set_lazy(LazyOp op, u8 size, u64 res, u64 a, u64 b, u8 cin = 0) {
+    m_s.lazy.op = op; m_s.lazy.size = size; m_s.lazy.res = res; m_s.lazy.a = a; m_s.lazy.b = b; m_s.lazy.cin = cin;
+  }
+  // Sets the listed arithmetic flags from `bits`, leaving the others as they are.
+  void set_arith_flags(u64 bits, u64 which);
+
+  // ---- registers ----
+  u64& gpr(u8 r) { return m_s.gpr[r]; }
+  u64 read_reg(u8 r, unsigned size, bool rex) const {
+    if (size == 1) return (!rex && r >= 4 && r < 8) ? (m_s.gpr[r - 4] >> 8) & 0xFF : m_s.gpr[r] & 0xFF;
+    return size == 8 ? m_s.gpr[r] : m_s.gpr[r] & mask_of(size);
+  }
+  void write_reg(u8 r, unsigned size, bool rex, u64 v) {
+    switch (size) {
+      case 1:
+        if (!rex && r >= 4 && r < 8) { u64& g = m_s.gpr[r - 4]; g = (g & ~0xFF00ull) | ((v & 0xFF) << 8); }
+        else m_s.gpr[r] = (m_s.gpr[r] & ~0xFFull) | (v & 0xFF);
+        break;
+      case 2: m_s.gpr[r] = (m_s.gpr[r] & ~0xFFFFull) | (v & 0xFFFF); break;
+      case 4: m_s.gpr[r] = v & 0xFFFFFFFFu; break;
+      default: m_s.gpr[r] = v; break;
+    }
+  }
+  static constexpr u64 mask_of(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+
+  // ---- operands (ModRM E/G) ----
+  u64 ea(const DecodedInsn& d) const;     // offset of the memory operand, masked to asize
+  u64 read_E(const DecodedInsn& d, unsigned size) {
+    if (d.mod == 3) return read_reg(d.rm, size, d.rex);
+    return read_mem(d.seg, ea(d), size);
+  }
+  void write_E(const DecodedInsn& d, unsigned size, u64 v) {
+    if (d.mod == 3) return write_reg(d.rm, size, d.rex, v);
+    write_mem(d.seg, ea(d), size, v);
+  }
+  u64 read_G(const DecodedInsn& d, unsigned size) const { return read_reg(d.reg, size, d.rex); }
+  void write_G(const DecodedInsn& d, unsigned size, u64 v) { write_reg(d.reg, size, d.rex, v); }
+
+  // ---- memory through segmentation and paging; may fault ----
+  u64 read_mem(u8 seg, u64 off, unsigned size) { return read_lin(seg_linear(seg, off, size, Access::Read), size); }
+  void write_mem(u8 seg, u64 off, unsigned size, u64 v) { write_lin(seg_linear(seg, off, size, Access::Write), size, v); }
+  // Checks that a write would succeed (segment and page), without writing.
+  void probe_write(u8 seg, u64 off, unsigned size);
+  u64 seg_linear(u8 seg, u64 off, unsigned size, Access acc) {
+    if (RV_LIKELY(m_mode == CpuMode::Long64)) {
+      u64 la = off + (seg >= FS ? m_s.seg[seg].base : 0);
+      if (RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) canonical_fault(seg);
+      return la;
+    }
+    return seg_linear_legacy(seg, off, size, acc);
+  }
+  u64 read_lin(u64 la, unsigned size) {
+    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    if (RV_LIKELY(e.tag_r == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
+      u64 v = 0;
+      std::memcpy(&v, reinterpret_cast<const u8*>(la + e.addend), size);
+      return v;
+    }
+    return read_lin_slow(la, size, m_tlb_user);
+  }
+  void write_lin(u64 la, unsigned size, u64 v) {
+    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
+      std::memcpy(reinterpret_cast<u8*>(la + e.addend), &v, size);
+      return;
+    }
+    write_lin_slow(la, size, v, m_tlb_user);
+  }
+  // System accesses (descriptor tables, TSS, IDT) are supervisor accesses whatever the CPL.
+  u64 read_sys(u64 la, unsigned size) { return read_lin_slow(la, size, 0); }
+  void write_sys(u64 la, unsigned size, u64 v) { write_lin_slow(la, size, v, 0); }
+  // Stack helpers honour SS.B/64-bit stack width and the operand size.
+  void push(u64 v, unsigned size);
+  u64 pop(unsigned size);
+  u64 stack_width() const;               // 2, 4 or 8 bytes of RSP in use
+  u64 sp_mask() const { return mask_of(stack_width()); }
+
+  // ---- translation ----
+  // Translates a linear address; faults with #PF on failure. `user` = CPL 3 access rules.
+  u64 translate(u64 la, Access acc, bool user);
+  void tlb_flush(bool include_global);
+  void tlb_flush_page(u64 la);
+
+  // ---- faults ----
+  [[noreturn]] void fault(u8 vector, u32 error = 0);
+  [[noreturn]] void fault_no_error(u8 vector);
+  [[noreturn]] void ud(const DecodedInsn& d);     // #UD for an unimplemented/invalid encoding, logged once per op
+  [[noreturn]] void canonical_fault(u8 seg);
+
+  // ---- segments, descriptors, control transfers (segments.cpp, control_transfer.cpp) ----
+  void load_seg(u8 seg, u16 sel);                 // MOV/POP Sreg semantics, all checks
+  void load_seg_real(u8 seg, u16 sel);            // real/V86: base = sel << 4
+  void load_cs_for_transfer(u16 sel, u64 desc, u8 new_cpl);
+  u64 read_descriptor(u16 sel, u8 vector_on_fault);   // reads GDT/LDT entry, limit checked
+  void far_jump(u16 sel, u64 off, unsigned osize);
+  void far_call(u16 sel, u64 off, unsigned osize);
+  void far_return(unsigned osize, u16 pop_extra);
+  void iret(unsigned osize);
+  void software_interrupt(u8 vector, unsigned len_kind);   // INT n / INT3 / INTO / INT1
+  void deliver_event(u8 vector, bool has_error, u32 error, bool software, bool external = false);
+  bool io_allowed(u16 port, unsigned size);       // CPL/IOPL + TSS bitmap (SDM Vol.1 §19.5)
+  void check_io(u16 port, unsigned size) { if (!io_allowed(port, size)) fault(kGP, 0); }
+  void set_cr0(u64 v);
+  void set_cr3(u64 v);
+  void set_cr4(u64 v);
+  void set_efer(u64 v);
+  bool read_msr(u32 index, u64& value);           // false: #GP
+  bool write_msr(u32 index, u64 value);
+  void cpuid(u32 leaf, u32 subleaf, u32 out[4]) const;
+
+  // ---- execution control used by handlers ----
+  void end_block() { m_block_abort = true; }      // stop the current block after this insn
+  void set_int_shadow() { m_s.int_shadow_until = m_s.icount + 2; }
+  void halt() { m_s.halted = true; m_block_abort = true; }
+  // REP string instructions: rep_budget() is how many iterations (>= 1) the handler may do in
+  // this call; the run loop counts one retired instruction per handler call, so after k
+  // iterations the handler calls consume_rep(k - 1). If RCX is still non-zero it sets
+  // rip = insn_start() so the instruction runs again (REP strings always end their block).
+  u64 rep_budget() const { return m_budget_end > m_s.icount ? m_budget_end - m_s.icount : 1; }
+  void consume_rep(u64 n) { m_s.icount += n; }
+  u64 mask_ip(u64 v, unsigned osize) const { return osize == 8 ? v : v & mask_of(osize); }
+  void branch(u64 target, unsigned osize) { m_s.rip = mask_ip(target, osize); }
+
+  void mode_changed();   // recompute m_mode, m_cpl, TLB selection (after CS/CR0/EFER changes)
+
+ private:
+  struct TlbEntry {
+    u64 tag_r = ~0ull, tag_w = ~0ull, tag_x = ~0ull;
+    u64 addend = 0;     // host = la + addend
+    u64 paddr = 0;      // guest-physical page
+    bool global = false;
+  };
+  static constexpr unsigned kTlbSize = 1024;
+  struct Block;
+  struct BlockCache;
+
+  u64 seg_linear_legacy(u8 seg, u64 off, unsigned size, Access acc);
+  u64 read_lin_slow(u64 la, unsigned size, unsigned user);
+  void write_lin_slow(u64 la, unsigned size, u64 v, unsigned user);
+  u64 walk(u64 la, Access acc, bool user, bool& writable, bool& executable, bool& is_global, bool& dirty);
+  void tlb_fill(u64 la, u64 pa, bool user_tlb, bool w, bool x, bool global, bool dirty, Access acc);
+  void page_fault(u64 la, Access acc, bool user, bool present, bool rsvd);
+
+  void exec_one_uncached();
+  Block* get_block();
+  Block* build_block(u64 paddr, u64 la);
+  void on_code_write(u64 paddr_page);
+  void handle_fault(const GuestFault& f);
+  bool service_interrupts();
+  void step_traced();
+  u64 fetch_bytes(u64 la, u8* buf, unsigned n);
+
+  CpuState m_s;
+  PhysMemory& m_mem;
+  IoBus& m_io;
+  CpuMode m_mode = CpuMode::Real16;
+  u8 m_cpl = 0;
+  unsigned m_tlb_user = 0;
+  TlbEntry m_tlb[2][kTlbSize];
+  bool m_tlb_has_large = false;
+  u64 m_insn_start = 0;
+  bool m_block_abort = false;
+  bool m_stop_requested = false;
+  bool m_intr = false;
+  u64 m_budget_end = ~0ull;
+  int m_fault_depth = 0;     // nested delivery: 1 = delivering, 2 = #DF, 3 = triple fault
+  u8 m_first_vector = 0;
+  bool m_triple = false;
+  std::string m_triple_msg;
+  std::function<u8()> m_intr_ack;
+  std::function<u64()> m_tsc_source;
+  TraceHook* m_trace = nullptr;
+  std::unique_ptr<BlockCache> m_blocks;
+};
+
+// cpu/interp/handler_table.cpp
+const Handler* handler_table();
+
+}  // namespace rv

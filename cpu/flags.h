@@ -1,0 +1,84 @@
+// Lazy arithmetic flags (STYLE.md guideline 5): the ALU records {op, size, a, b, res} and the
+// six arithmetic flags are computed only when read. Formulas: SDM Vol.1 Appendix A and the
+// per-instruction "Flags Affected" sections.
+#pragma once
+#include "cpu/state.h"
+
+namespace rv {
+
+inline u64 lazy_mask(u8 size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+inline u64 lazy_sign(u8 size) { return 1ull << (8 * size - 1); }
+
+inline bool flag_cf(const CpuState& s) {
+  const LazyFlags& l = s.lazy;
+  u64 m = lazy_mask(l.size);
+  switch (l.op) {
+    case LazyOp::None: case LazyOp::Result: case LazyOp::Inc: case LazyOp::Dec: return s.rflags & kFlagCF;
+    case LazyOp::Add: return l.cin ? (l.res & m) <= (l.a & m) : (l.res & m) < (l.a & m);
+    case LazyOp::Sub: return l.cin ? (l.a & m) <= (l.b & m) : (l.a & m) < (l.b & m);
+    case LazyOp::Logic: return false;
+  }
+  return false;
+}
+inline bool flag_zf(const CpuState& s) {
+  if (s.lazy.op == LazyOp::None) return s.rflags & kFlagZF;
+  return (s.lazy.res & lazy_mask(s.lazy.size)) == 0;
+}
+inline bool flag_sf(const CpuState& s) {
+  if (s.lazy.op == LazyOp::None) return s.rflags & kFlagSF;
+  return s.lazy.res & lazy_sign(s.lazy.size);
+}
+inline bool flag_pf(const CpuState& s) {
+  if (s.lazy.op == LazyOp::None) return s.rflags & kFlagPF;
+  return !__builtin_parity(static_cast<unsigned>(s.lazy.res & 0xFF));
+}
+inline bool flag_af(const CpuState& s) {
+  const LazyFlags& l = s.lazy;
+  switch (l.op) {
+    case LazyOp::None: case LazyOp::Result: return s.rflags & kFlagAF;
+    case LazyOp::Logic: return false;
+    case LazyOp::Inc: case LazyOp::Dec: case LazyOp::Add: case LazyOp::Sub: return (l.a ^ l.b ^ l.res) & 0x10;
+  }
+  return false;
+}
+inline bool flag_of(const CpuState& s) {
+  const LazyFlags& l = s.lazy;
+  u64 sign = lazy_sign(l.size);
+  switch (l.op) {
+    case LazyOp::None: case LazyOp::Result: return s.rflags & kFlagOF;
+    case LazyOp::Logic: return false;
+    case LazyOp::Add: case LazyOp::Inc: return ((l.a ^ l.res) & (l.b ^ l.res)) & sign;
+    case LazyOp::Sub: case LazyOp::Dec: return ((l.a ^ l.b) & (l.a ^ l.res)) & sign;
+  }
+  return false;
+}
+
+inline u64 materialize_flags(const CpuState& s) {
+  if (s.lazy.op == LazyOp::None) return s.rflags;
+  u64 f = s.rflags & ~kArithFlags;
+  if (flag_cf(s)) f |= kFlagCF;
+  if (flag_pf(s)) f |= kFlagPF;
+  if (flag_af(s)) f |= kFlagAF;
+  if (flag_zf(s)) f |= kFlagZF;
+  if (flag_sf(s)) f |= kFlagSF;
+  if (flag_of(s)) f |= kFlagOF;
+  return f;
+}
+
+// Condition codes tttn (SDM Vol.2 Appendix B.1.4.7).
+inline bool eval_cond(const CpuState& s, u8 cc) {
+  bool r;
+  switch ((cc >> 1) & 7) {
+    case 0: r = flag_of(s); break;
+    case 1: r = flag_cf(s); break;
+    case 2: r = flag_zf(s); break;
+    case 3: r = flag_cf(s) || flag_zf(s); break;
+    case 4: r = flag_sf(s); break;
+    case 5: r = flag_pf(s); break;
+    case 6: r = flag_sf(s) != flag_of(s); break;
+    default: r = flag_zf(s) || (flag_sf(s) != flag_of(s)); break;
+  }
+  return (cc & 1) ? !r : r;
+}
+
+}  // namespace rv

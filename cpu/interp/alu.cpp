@@ -1,0 +1,349 @@
+// Data movement and two-operand arithmetic: ADD OR ADC SBB AND SUB XOR CMP TEST, INC DEC NOT
+// NEG, MOV (all forms but segment registers), LEA, XCHG, MOVZX/MOVSX, CBW/CWD families,
+// CMOVcc/SETcc, the flag instructions and LAHF/SAHF. Semantics: SDM Vol.2, per instruction.
+#include "cpu/interp/handlers.h"
+
+namespace rv::interp {
+namespace {
+
+enum AluOp : u8 { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp };
+
+// Computes `a op b` at `size` bytes, records the lazy flags, returns the result.
+inline u64 alu(Cpu& c, unsigned op, unsigned size, u64 a, u64 b) {
+  const u64 m = Cpu::mask_of(size);
+  const u8 sz = static_cast<u8>(size);
+  u64 r;
+  switch (op) {
+    case kAdd: r = (a + b) & m; c.set_lazy(LazyOp::Add, sz, r, a, b); return r;
+    case kOr: r = a | b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
+    case kAdc: {
+      u8 cin = c.cf();
+      r = (a + b + cin) & m;
+      c.set_lazy(LazyOp::Add, sz, r, a, b, cin);
+      return r;
+    }
+    case kSbb: {
+      u8 cin = c.cf();
+      r = (a - b - cin) & m;
+      c.set_lazy(LazyOp::Sub, sz, r, a, b, cin);
+      return r;
+    }
+    case kAnd: r = a & b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
+    case kXor: r = a ^ b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
+    default: r = (a - b) & m; c.set_lazy(LazyOp::Sub, sz, r, a, b); return r;   // SUB, CMP
+  }
+}
+
+inline u64 sext(u64 v, unsigned from) {
+  unsigned sh = 64 - 8 * from;
+  return static_cast<u64>(static_cast<i64>(v << sh) >> sh);
+}
+
+// ---- ALU rows: Op E,G / G,E / acc,imm ----
+template <unsigned Op, unsigned S>
+void exec_ALU_E_G(Cpu& c, const DecodedInsn& d) {
+  u64 b = c.read_reg(d.reg, S, d.rex);
+  if (d.mod == 3) {
+    u64 r = alu(c, Op, S, c.read_reg(d.rm, S, d.rex), b);
+    if (Op != kCmp) c.write_reg(d.rm, S, d.rex, r);
+    return;
+  }
+  u64 off = c.ea(d);
+  u64 r = alu(c, Op, S, c.read_mem(d.seg, off, S), b);
+  if (Op != kCmp) c.write_mem(d.seg, off, S, r);
+}
+
+template <unsigned Op, unsigned S>
+void exec_ALU_G_E(Cpu& c, const DecodedInsn& d) {
+  u64 r = alu(c, Op, S, c.read_reg(d.reg, S, d.rex), c.read_E(d, S));
+  if (Op != kCmp) c.write_reg(d.reg, S, d.rex, r);
+}
+
+template <unsigned Op, unsigned S>
+void exec_ALU_A_I(Cpu& c, const DecodedInsn& d) {
+  u64 r = alu(c, Op, S, c.read_reg(RAX, S, false), d.imm & Cpu::mask_of(S));
+  if (Op != kCmp) c.write_reg(RAX, S, false, r);
+}
+
+// Sized dispatch for Ev/Gv/Iz forms: one handler per operand size.
+template <template <unsigned, unsigned> class F, unsigned Op>
+struct Sized {
+  static void run(Cpu& c, const DecodedInsn& d) {
+    switch (d.osize) {
+      case 2: return F<Op, 2>::f(c, d);
+      case 4: return F<Op, 4>::f(c, d);
+      default: return F<Op, 8>::f(c, d);
+    }
+  }
+};
+template <unsigned Op, unsigned S> struct EG { static void f(Cpu& c, const DecodedInsn& d) { exec_ALU_E_G<Op, S>(c, d); } };
+template <unsigned Op, unsigned S> struct GE { static void f(Cpu& c, const DecodedInsn& d) { exec_ALU_G_E<Op, S>(c, d); } };
+template <unsigned Op, unsigned S> struct AI { static void f(Cpu& c, const DecodedInsn& d) { exec_ALU_A_I<Op, S>(c, d); } };
+
+// GRP1: 80/81/82/83, operation from ModRM.reg.
+template <unsigned S>
+void grp1(Cpu& c, const DecodedInsn& d, u64 imm) {
+  unsigned op = d.reg & 7;
+  imm &= Cpu::mask_of(S);
+  if (d.mod == 3) {
+    u64 r = alu(c, op, S, c.read_reg(d.rm, S, d.rex), imm);
+    if (op != kCmp) c.write_reg(d.rm, S, d.rex, r);
+    return;
+  }
+  u64 off = c.ea(d);
+  u64 r = alu(c, op, S, c.read_mem(d.seg, off, S), imm);
+  if (op != kCmp) c.write_mem(d.seg, off, S, r);
+}
+void exec_GRP1_Eb_Ib(Cpu& c, const DecodedInsn& d) { grp1<1>(c, d, d.imm); }
+void exec_GRP1_Ev_I(Cpu& c, const DecodedInsn& d) {   // 81 (Iz) and 83 (Ib sign-extended): imm already extended
+  switch (d.osize) {
+    case 2: return grp1<2>(c, d, d.imm);
+    case 4: return grp1<4>(c, d, d.imm);
+    default: return grp1<8>(c, d, d.imm);
+  }
+}
+
+// ---- TEST ----
+template <unsigned S>
+void test_op(Cpu& c, u64 a, u64 b) { c.set_lazy(LazyOp::Logic, S, a & b, a, b); }
+void exec_TEST_Eb_Gb(Cpu& c, const DecodedInsn& d) { test_op<1>(c, c.read_E(d, 1), c.read_G(d, 1)); }
+void exec_TEST_Ev_Gv(Cpu& c, const DecodedInsn& d) {
+  u8 s = d.osize;
+  c.set_lazy(LazyOp::Logic, s, c.read_E(d, s) & c.read_G(d, s), 0, 0);
+}
+void exec_TEST_AL_Ib(Cpu& c, const DecodedInsn& d) { test_op<1>(c, c.read_reg(RAX, 1, false), d.imm & 0xFF); }
+void exec_TEST_rAX_Iz(Cpu& c, const DecodedInsn& d) {
+  u8 s = d.osize;
+  c.set_lazy(LazyOp::Logic, s, c.read_reg(RAX, s, false) & d.imm & Cpu::mask_of(s), 0, 0);
+}
+void exec_TEST_Eb_Ib(Cpu& c, const DecodedInsn& d) { test_op<1>(c, c.read_E(d, 1), d.imm & 0xFF); }
+void exec_TEST_Ev_Iz(Cpu& c, const DecodedInsn& d) {
+  u8 s = d.osize;
+  c.set_lazy(LazyOp::Logic, s, c.read_E(d, s) & d.imm & Cpu::mask_of(s), 0, 0);
+}
+
+// ---- INC/DEC/NOT/NEG ----
+void incdec(Cpu& c, const DecodedInsn& d, unsigned s, bool dec, bool reg_in_opcode) {
+  // CF is preserved: fold the current CF into rflags before switching the lazy op.
+  bool cf = c.cf();
+  u64 a;
+  u64 off = 0;
+  bool mem = !reg_in_opcode && d.mod != 3;
+  u8 r = reg_in_opcode ? d.reg : d.rm;
+  if (mem) { off = c.ea(d); a = c.read_mem(d.seg, off, s); }
+  else a = c.read_reg(r, s, d.rex);
+  u64 res = (dec ? a - 1 : a + 1) & Cpu::mask_of(s);
+  if (mem) c.write_mem(d.seg, off, s, res);
+  else c.write_reg(r, s, d.rex, res);
+  CpuState& st = c.state();
+  st.rflags = cf ? (st.rflags | kFlagCF) : (st.rflags & ~kFlagCF);
+  c.set_lazy(dec ? LazyOp::Dec : LazyOp::Inc, static_cast<u8>(s), res, a, 1);
+}
+void exec_INC_Eb(Cpu& c, const DecodedInsn& d) { incdec(c, d, 1, false, false); }
+void exec_DEC_Eb(Cpu& c, const DecodedInsn& d) { incdec(c, d, 1, true, false); }
+void exec_INC_Ev(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, false, false); }
+void exec_DEC_Ev(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, true, false); }
+void exec_INC_Zv(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, false, true); }
+void exec_DEC_Zv(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, true, true); }
+
+void notneg(Cpu& c, const DecodedInsn& d, unsigned s, bool neg) {
+  u64 off = 0;
+  u64 a;
+  if (d.mod != 3) { off = c.ea(d); a = c.read_mem(d.seg, off, s); }
+  else a = c.read_reg(d.rm, s, d.rex);
+  u64 res;
+  if (neg) {
+    res = (0 - a) & Cpu::mask_of(s);
+  } else {
+    res = ~a & Cpu::mask_of(s);
+  }
+  if (d.mod != 3) c.write_mem(d.seg, off, s, res);
+  else c.write_reg(d.rm, s, d.rex, res);
+  if (neg) c.set_lazy(LazyOp::Sub, static_cast<u8>(s), res, 0, a);   // NOT changes no flags
+}
+void exec_NOT_Eb(Cpu& c, const DecodedInsn& d) { notneg(c, d, 1, false); }
+void exec_NOT_Ev(Cpu& c, const DecodedInsn& d) { notneg(c, d, d.osize, false); }
+void exec_NEG_Eb(Cpu& c, const DecodedInsn& d) { notneg(c, d, 1, true); }
+void exec_NEG_Ev(Cpu& c, const DecodedInsn& d) { notneg(c, d, d.osize, true); }
+
+// ---- MOV ----
+void exec_MOV_Eb_Gb(Cpu& c, const DecodedInsn& d) { c.write_E(d, 1, c.read_G(d, 1)); }
+template <unsigned S> void mov_ev_gv(Cpu& c, const DecodedInsn& d) {
+  u64 v = c.read_reg(d.reg, S, d.rex);
+  if (d.mod == 3) c.write_reg(d.rm, S, d.rex, v);
+  else c.write_mem(d.seg, c.ea(d), S, v);
+}
+template <unsigned S> void mov_gv_ev(Cpu& c, const DecodedInsn& d) {
+  u64 v = d.mod == 3 ? c.read_reg(d.rm, S, d.rex) : c.read_mem(d.seg, c.ea(d), S);
+  c.write_reg(d.reg, S, d.rex, v);
+}
+void exec_MOV_Ev_Gv(Cpu& c, const DecodedInsn& d) {
+  switch (d.osize) { case 2: return mov_ev_gv<2>(c, d); case 4: return mov_ev_gv<4>(c, d); default: return mov_ev_gv<8>(c, d); }
+}
+void exec_MOV_Gb_Eb(Cpu& c, const DecodedInsn& d) { c.write_G(d, 1, c.read_E(d, 1)); }
+void exec_MOV_Gv_Ev(Cpu& c, const DecodedInsn& d) {
+  switch (d.osize) { case 2: return mov_gv_ev<2>(c, d); case 4: return mov_gv_ev<4>(c, d); default: return mov_gv_ev<8>(c, d); }
+}
+void exec_MOV_Eb_Ib(Cpu& c, const DecodedInsn& d) { c.write_E(d, 1, d.imm); }
+void exec_MOV_Ev_Iz(Cpu& c, const DecodedInsn& d) { c.write_E(d, d.osize, d.imm); }
+void exec_MOV_Zb_Ib(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, 1, d.rex, d.imm); }
+void exec_MOV_Zv_Iv(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, d.osize, d.rex, d.imm); }
+// moffs forms: the offset is an address-size immediate in d.imm, segment d.seg.
+void exec_MOV_AL_Ob(Cpu& c, const DecodedInsn& d) { c.write_reg(RAX, 1, false, c.read_mem(d.seg, d.imm, 1)); }
+void exec_MOV_rAX_Ov(Cpu& c, const DecodedInsn& d) { c.write_reg(RAX, d.osize, false, c.read_mem(d.seg, d.imm, d.osize)); }
+void exec_MOV_Ob_AL(Cpu& c, const DecodedInsn& d) { c.write_mem(d.seg, d.imm, 1, c.read_reg(RAX, 1, false)); }
+void exec_MOV_Ov_rAX(Cpu& c, const DecodedInsn& d) { c.write_mem(d.seg, d.imm, d.osize, c.read_reg(RAX, d.osize, false)); }
+
+void exec_LEA_Gv_M(Cpu& c, const DecodedInsn& d) {
+  // The address is computed at address size, then truncated or zero-extended to operand size.
+  c.write_G(d, d.osize, c.ea(d));
+}
+
+void exec_MOVZX_Gv_Eb(Cpu& c, const DecodedInsn& d) { c.write_G(d, d.osize, c.read_E(d, 1)); }
+void exec_MOVZX_Gv_Ew(Cpu& c, const DecodedInsn& d) { c.write_G(d, d.osize, c.read_E(d, 2)); }
+void exec_MOVSX_Gv_Eb(Cpu& c, const DecodedInsn& d) { c.write_G(d, d.osize, sext(c.read_E(d, 1), 1)); }
+void exec_MOVSX_Gv_Ew(Cpu& c, const DecodedInsn& d) { c.write_G(d, d.osize, sext(c.read_E(d, 2), 2)); }
+
+// ---- XCHG (a memory operand implies LOCK; no flags) ----
+void exec_XCHG_Eb_Gb(Cpu& c, const DecodedInsn& d) {
+  if (d.mod == 3) {
+    u64 a = c.read_reg(d.rm, 1, d.rex), b = c.read_G(d, 1);
+    c.write_reg(d.rm, 1, d.rex, b);
+    c.write_G(d, 1, a);
+    return;
+  }
+  u64 off = c.ea(d);
+  u64 a = c.read_mem(d.seg, off, 1);
+  c.write_mem(d.seg, off, 1, c.read_G(d, 1));
+  c.write_G(d, 1, a);
+}
+void exec_XCHG_Ev_Gv(Cpu& c, const DecodedInsn& d) {
+  unsigned s = d.osize;
+  if (d.mod == 3) {
+    u64 a = c.read_reg(d.rm, s, d.rex), b = c.read_G(d, s);
+    c.write_reg(d.rm, s, d.rex, b);
+    c.write_G(d, s, a);
+    return;
+  }
+  u64 off = c.ea(d);
+  u64 a = c.read_mem(d.seg, off, s);
+  c.write_mem(d.seg, off, s, c.read_G(d, s));
+  c.write_G(d, s, a);
+}
+void exec_XCHG_Zv_rAX(Cpu& c, const DecodedInsn& d) {
+  unsigned s = d.osize;
+  u64 a = c.read_reg(d.reg, s, d.rex), b = c.read_reg(RAX, s, false);
+  c.write_reg(d.reg, s, d.rex, b);
+  c.write_reg(RAX, s, false, a);
+}
+void exec_NOP(Cpu&, const DecodedInsn&) {}
+
+// ---- sign extension of the accumulator ----
+void exec_CBW(Cpu& c, const DecodedInsn& d) {
+  unsigned s = d.osize;
+  c.write_reg(RAX, s, false, sext(c.read_reg(RAX, s / 2, false), s / 2));
+}
+void exec_CWD(Cpu& c, const DecodedInsn& d) {
+  unsigned s = d.osize;
+  u64 a = c.read_reg(RAX, s, false);
+  bool neg = a >> (8 * s - 1) & 1;
+  c.write_reg(RDX, s, false, neg ? ~0ull : 0);
+}
+
+// ---- CMOVcc / SETcc ----
+void exec_CMOVCC_Gv_Ev(Cpu& c, const DecodedInsn& d) {
+  u64 v = c.read_E(d, d.osize);   // the source is read (and may fault) whatever the condition
+  if (c.cond(d.opcode & 0xF)) c.write_G(d, d.osize, v);
+  else if (d.osize == 4) c.write_G(d, 4, c.read_G(d, 4));   // 32-bit form zero-extends anyway
+}
+void exec_SETCC_Eb(Cpu& c, const DecodedInsn& d) { c.write_E(d, 1, c.cond(d.opcode & 0xF) ? 1 : 0); }
+
+// ---- flag instructions ----
+void exec_CLC(Cpu& c, const DecodedInsn&) { c.set_arith_flags(0, kFlagCF); }
+void exec_STC(Cpu& c, const DecodedInsn&) { c.set_arith_flags(kFlagCF, kFlagCF); }
+void exec_CMC(Cpu& c, const DecodedInsn&) { c.set_arith_flags(c.cf() ? 0 : kFlagCF, kFlagCF); }
+void exec_CLD(Cpu& c, const DecodedInsn&) { c.state().rflags &= ~kFlagDF; }
+void exec_STD(Cpu& c, const DecodedInsn&) { c.state().rflags |= kFlagDF; }
+void exec_LAHF(Cpu& c, const DecodedInsn&) { c.write_reg(4, 1, false, (c.rflags() & 0xD5) | 2); }   // AH
+void exec_SAHF(Cpu& c, const DecodedInsn&) {
+  c.set_arith_flags(c.read_reg(4, 1, false), kFlagSF | kFlagZF | kFlagAF | kFlagPF | kFlagCF);
+}
+
+}  // namespace
+
+void register_alu(Table& t) {
+  auto set = [&](OpId op, Handler h) { t[static_cast<unsigned>(op)] = h; };
+#define RV_ALU_SET(N, Op)                                                  \
+  set(OpId::N##_Eb_Gb, exec_ALU_E_G<Op, 1>);                               \
+  set(OpId::N##_Ev_Gv, Sized<EG, Op>::run);                                \
+  set(OpId::N##_Gb_Eb, exec_ALU_G_E<Op, 1>);                               \
+  set(OpId::N##_Gv_Ev, Sized<GE, Op>::run);                                \
+  set(OpId::N##_AL_Ib, exec_ALU_A_I<Op, 1>);                               \
+  set(OpId::N##_rAX_Iz, Sized<AI, Op>::run);
+  RV_ALU_SET(ADD, kAdd)
+  RV_ALU_SET(OR, kOr)
+  RV_ALU_SET(ADC, kAdc)
+  RV_ALU_SET(SBB, kSbb)
+  RV_ALU_SET(AND, kAnd)
+  RV_ALU_SET(SUB, kSub)
+  RV_ALU_SET(XOR, kXor)
+  RV_ALU_SET(CMP, kCmp)
+#undef RV_ALU_SET
+  set(OpId::GRP1_Eb_Ib, exec_GRP1_Eb_Ib);
+  set(OpId::GRP1_Eb_Ib82, exec_GRP1_Eb_Ib);
+  set(OpId::GRP1_Ev_Iz, exec_GRP1_Ev_I);
+  set(OpId::GRP1_Ev_Ib, exec_GRP1_Ev_I);
+  set(OpId::TEST_Eb_Gb, exec_TEST_Eb_Gb);
+  set(OpId::TEST_Ev_Gv, exec_TEST_Ev_Gv);
+  set(OpId::TEST_AL_Ib, exec_TEST_AL_Ib);
+  set(OpId::TEST_rAX_Iz, exec_TEST_rAX_Iz);
+  set(OpId::TEST_Eb_Ib, exec_TEST_Eb_Ib);
+  set(OpId::TEST_Eb_Ib_alias, exec_TEST_Eb_Ib);
+  set(OpId::TEST_Ev_Iz, exec_TEST_Ev_Iz);
+  set(OpId::TEST_Ev_Iz_alias, exec_TEST_Ev_Iz);
+  set(OpId::INC_Eb, exec_INC_Eb);
+  set(OpId::DEC_Eb, exec_DEC_Eb);
+  set(OpId::INC_Ev, exec_INC_Ev);
+  set(OpId::DEC_Ev, exec_DEC_Ev);
+  set(OpId::INC_Zv, exec_INC_Zv);
+  set(OpId::DEC_Zv, exec_DEC_Zv);
+  set(OpId::NOT_Eb, exec_NOT_Eb);
+  set(OpId::NOT_Ev, exec_NOT_Ev);
+  set(OpId::NEG_Eb, exec_NEG_Eb);
+  set(OpId::NEG_Ev, exec_NEG_Ev);
+  set(OpId::MOV_Eb_Gb, exec_MOV_Eb_Gb);
+  set(OpId::MOV_Ev_Gv, exec_MOV_Ev_Gv);
+  set(OpId::MOV_Gb_Eb, exec_MOV_Gb_Eb);
+  set(OpId::MOV_Gv_Ev, exec_MOV_Gv_Ev);
+  set(OpId::MOV_Eb_Ib, exec_MOV_Eb_Ib);
+  set(OpId::MOV_Ev_Iz, exec_MOV_Ev_Iz);
+  set(OpId::MOV_Zb_Ib, exec_MOV_Zb_Ib);
+  set(OpId::MOV_Zv_Iv, exec_MOV_Zv_Iv);
+  set(OpId::MOV_AL_Ob, exec_MOV_AL_Ob);
+  set(OpId::MOV_rAX_Ov, exec_MOV_rAX_Ov);
+  set(OpId::MOV_Ob_AL, exec_MOV_Ob_AL);
+  set(OpId::MOV_Ov_rAX, exec_MOV_Ov_rAX);
+  set(OpId::LEA_Gv_M, exec_LEA_Gv_M);
+  set(OpId::MOVZX_Gv_Eb, exec_MOVZX_Gv_Eb);
+  set(OpId::MOVZX_Gv_Ew, exec_MOVZX_Gv_Ew);
+  set(OpId::MOVSX_Gv_Eb, exec_MOVSX_Gv_Eb);
+  set(OpId::MOVSX_Gv_Ew, exec_MOVSX_Gv_Ew);
+  set(OpId::XCHG_Eb_Gb, exec_XCHG_Eb_Gb);
+  set(OpId::XCHG_Ev_Gv, exec_XCHG_Ev_Gv);
+  set(OpId::XCHG_Zv_rAX, exec_XCHG_Zv_rAX);
+  set(OpId::NOP, exec_NOP);
+  set(OpId::PAUSE, exec_NOP);
+  set(OpId::CBW, exec_CBW);
+  set(OpId::CWD, exec_CWD);
+  set(OpId::CMOVCC_Gv_Ev, exec_CMOVCC_Gv_Ev);
+  set(OpId::SETCC_Eb, exec_SETCC_Eb);
+  set(OpId::CLC, exec_CLC);
+  set(OpId::STC, exec_STC);
+  set(OpId::CMC, exec_CMC);
+  set(OpId::CLD, exec_CLD);
+  set(OpId::STD, exec_STD);
+  set(OpId::LAHF, exec_LAHF);
+  set(OpId::SAHF, exec_SAHF);
+}
+
+}  // namespace rv::interp

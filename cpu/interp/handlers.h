@@ -1,0 +1,16 @@
+// Handler registration: each cpu/interp/*.cpp file fills the table entries of its OpIds.
+// Handlers are named after SDM operand notation: exec_ADD_Ev_Gv.
+#pragma once
+#include "cpu/cpu.h"
+
+namespace rv::interp {
+
+using Table = Handler[static_cast<unsigned>(OpId::Count)];
+
+void register_alu(Table& t);        // alu.cpp: ADD..CMP, TEST, INC/DEC, NOT/NEG, MOV, LEA, XCHG, MOVZX/SX, CMOV/SETcc, flag ops
+void register_control(Table& t);    // control.cpp: near JMP/Jcc/CALL/RET, LOOP, JCXZ, PUSH/POP, ENTER/LEAVE, NOP
+void register_integer(Table& t);    // integer.cpp: shifts/rotates, MUL/DIV, bit ops, BCD, CMPXCHG/XADD, misc
+void register_string(Table& t);     // string.cpp: MOVS CMPS STOS LODS SCAS INS OUTS with REP
+void register_system(Table& t);     // system.cpp: segment regs, far transfers, INT/IRET, CR/DR/MSR, CPUID, I/O, ...
+
+}  // namespace rv::interp
