@@ -45,8 +45,37 @@ bool is_string_op(OpId op) {
   }
 }
 
+// LOCK is valid only on these read-modify-write forms with a memory destination (SDM Vol.2
+// LOCK); anywhere else it raises #UD.
+struct LockableTable {
+  bool t[static_cast<unsigned>(OpId::Count)] = {};
+  LockableTable() {
+    for (OpId op : {OpId::ADD_Eb_Gb, OpId::ADD_Ev_Gv, OpId::OR_Eb_Gb, OpId::OR_Ev_Gv, OpId::ADC_Eb_Gb,
+                    OpId::ADC_Ev_Gv, OpId::SBB_Eb_Gb, OpId::SBB_Ev_Gv, OpId::AND_Eb_Gb, OpId::AND_Ev_Gv,
+                    OpId::SUB_Eb_Gb, OpId::SUB_Ev_Gv, OpId::XOR_Eb_Gb, OpId::XOR_Ev_Gv, OpId::GRP1_Eb_Ib,
+                    OpId::GRP1_Ev_Iz, OpId::GRP1_Eb_Ib82, OpId::GRP1_Ev_Ib, OpId::INC_Eb, OpId::DEC_Eb,
+                    OpId::INC_Ev, OpId::DEC_Ev, OpId::NOT_Eb, OpId::NOT_Ev, OpId::NEG_Eb, OpId::NEG_Ev,
+                    OpId::XCHG_Eb_Gb, OpId::XCHG_Ev_Gv, OpId::BTS_Ev_Gv, OpId::BTR_Ev_Gv, OpId::BTC_Ev_Gv,
+                    OpId::BTS_Ev_Ib, OpId::BTR_Ev_Ib, OpId::BTC_Ev_Ib, OpId::XADD_Eb_Gb, OpId::XADD_Ev_Gv,
+                    OpId::CMPXCHG_Eb_Gb, OpId::CMPXCHG_Ev_Gv, OpId::CMPXCHG8B_Mq})
+      t[static_cast<unsigned>(op)] = true;
+  }
+};
+const LockableTable kLockable;
+
+void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
+
+Handler select_handler(const DecodedInsn& d) {
+  if (RV_UNLIKELY(d.lock)) {
+    bool grp1_cmp = (d.op == OpId::GRP1_Eb_Ib || d.op == OpId::GRP1_Ev_Iz || d.op == OpId::GRP1_Eb_Ib82 ||
+                     d.op == OpId::GRP1_Ev_Ib) && (d.reg & 7) == 7;
+    if (!kLockable.t[static_cast<unsigned>(d.op)] || d.mod == 3 || grp1_cmp) return exec_bad_lock;
+  }
+  return handler_table()[static_cast<unsigned>(d.op)];
+}
+
 bool vector_has_error(u8 v) {
-  return v == kFlagDF || (v >= kTS && v <= kFlagPF) || v == kFlagAC || v == 21 || v == 29 || v == 30;
+  return v == kDF || (v >= kTS && v <= kPF) || v == kAC || v == 21 || v == 29 || v == 30;
 }
 bool contributory(u8 v) { return v == kDE || (v >= kTS && v <= kGP); }
 }  // namespace
@@ -235,13 +264,12 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     m_mem.read_bytes(page, buf, kPageSize);   // MMIO/unmapped: snapshot (not cached below)
     src = buf;
   }
-  const Handler* table = handler_table();
   unsigned off = static_cast<unsigned>(pa & 0xFFF);
   while (blk->insns.size() < kMaxBlockInsns) {
     DecodedInsn d;
     DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
     if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
-    blk->insns.push_back({table[static_cast<unsigned>(d.op)], d});
+    blk->insns.push_back({select_handler(d), d});
     off += d.len;
     bool ends = kEndsBlock.t[static_cast<unsigned>(d.op)] || (d.rep && is_string_op(d.op));
     if (ends || off >= kPageSize) break;
@@ -280,7 +308,7 @@ void Cpu::exec_one_uncached() {
   if (!long64() && m_s.rip + d.len - 1 > m_s.seg[CS].limit) fault(kGP, 0);
   if (m_trace) m_trace->before(*this, m_s.rip, bytes, d.len);
   m_s.rip += d.len;
-  handler_table()[static_cast<unsigned>(d.op)](*this, d);
+  select_handler(d)(*this, d);
   m_s.icount++;
   if (m_trace) m_trace->after(*this);
 }
@@ -299,7 +327,7 @@ void Cpu::handle_fault(const GuestFault& f) {
       deliver_event(vec, has_err, err, false);
       return;
     } catch (const GuestFault& g) {
-      if (vec == kFlagDF) {
+      if (vec == kDF) {
         m_triple = true;
         char buf[160];
         std::snprintf(buf, sizeof buf,
@@ -309,8 +337,8 @@ void Cpu::handle_fault(const GuestFault& f) {
         return;
       }
       bool df = (contributory(vec) && contributory(g.vector)) ||
-                (vec == kFlagPF && (g.vector == kFlagPF || contributory(g.vector)));
-      if (df) { vec = kFlagDF; has_err = true; err = 0; }
+                (vec == kPF && (g.vector == kPF || contributory(g.vector)));
+      if (df) { vec = kDF; has_err = true; err = 0; }
       else { vec = g.vector; has_err = g.has_error; err = g.error; }
       if (attempt > 8) {   // cannot happen architecturally; guard against a loop
         m_triple = true;

@@ -180,6 +180,15 @@ class Cpu {
     }
     write_lin_slow(la, size, v, m_tlb_user);
   }
+  // Host pointer for linear address `la` when its page is in the TLB for `acc` (Read or Write:
+  // RAM only, and never a write pointer into a page holding code); else null. Neither fills
+  // the TLB nor faults: on null, take read_lin/write_lin (which fill it). Used by the REP
+  // string fast paths (string.cpp) to move whole runs within a page.
+  u8* host_ptr(u64 la, Access acc) const {
+    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    u64 tag = acc == Access::Write ? e.tag_w : e.tag_r;
+    return tag == (la & kPageMask) ? reinterpret_cast<u8*>(la + e.addend) : nullptr;
+  }
   // System accesses (descriptor tables, TSS, IDT) are supervisor accesses whatever the CPL.
   u64 read_sys(u64 la, unsigned size) { return read_lin_slow(la, size, 0); }
   void write_sys(u64 la, unsigned size, u64 v) { write_lin_slow(la, size, v, 0); }

@@ -255,10 +255,13 @@ DecodeStatus decode(const u8* bytes, unsigned avail, CpuMode mode, DecodedInsn& 
       case 0xF0: d.lock = true; continue;
       case 0xF2: d.rep = 2; mand = 0xF2; continue;
       case 0xF3: d.rep = 3; mand = 0xF3; continue;
-      case 0x26: seg_override = ES; continue;
-      case 0x2E: seg_override = CS; continue;
-      case 0x36: seg_override = SS; continue;
-      case 0x3E: seg_override = DS; continue;
+      // In 64-bit mode the ES/CS/SS/DS overrides are ignored (AMD APM Vol.3 §1.2.4, "Segment
+      // overrides in 64-bit mode"; SDM Vol.1 §3.7.4.1): taken literally, they neither select
+      // their segment nor cancel an earlier FS/GS, and the default (SS for rBP/rSP) stays.
+      case 0x26: if (!mode64) seg_override = ES; continue;
+      case 0x2E: if (!mode64) seg_override = CS; continue;
+      case 0x36: if (!mode64) seg_override = SS; continue;
+      case 0x3E: if (!mode64) seg_override = DS; continue;
       case 0x64: seg_override = FS; continue;
       case 0x65: seg_override = GS; continue;
       default: break;
@@ -284,7 +287,6 @@ DecodeStatus decode(const u8* bytes, unsigned avail, CpuMode mode, DecodedInsn& 
     d.asize = (def32 != p67) ? 4 : 2;
     d.osize = (def32 != p66) ? 4 : 2;
   }
-  // In 64-bit mode ES/CS/SS/DS overrides are ignored (the base is 0 anyway), FS/GS count.
   d.seg = DS;
 
   // VEX/EVEX/XOP escapes (C4/C5 and 62 are LES/LDS/BOUND outside 64-bit mode unless the
@@ -293,8 +295,9 @@ DecodeStatus decode(const u8* bytes, unsigned avail, CpuMode mode, DecodedInsn& 
     u8 nb = r.pos < avail ? bytes[r.pos] : 0;
     bool esc = (b == 0x8F) ? ((nb >> 3) & 7) != 0 : (mode64 || (nb >> 6) == 3);
     if (esc && r.pos < avail) {
-      d.seg = seg_override != kNoSeg ? seg_override : DS;
-      return decode_vex_like(r, d, b, mode64);
+      DecodeStatus st = decode_vex_like(r, d, b, mode64);
+      if (seg_override != kNoSeg) d.seg = seg_override;   // after ModRM chose DS or SS
+      return st;
     }
   }
 
@@ -319,8 +322,7 @@ DecodeStatus decode(const u8* bytes, unsigned avail, CpuMode mode, DecodedInsn& 
 
   if (sh.modrm) decode_modrm(r, d, mode64, map == 2 && b >= 0x20 && b <= 0x23);
   else d.reg = (b & 7) | ((d.rex & 1) << 3);
-  // The override applies to ModRM memory operands and to moffs/string/XLAT sources. In 64-bit
-  // mode ES/CS/SS/DS bases are treated as zero by the address computation, not here.
+  // The override applies to ModRM memory operands and to moffs/string/XLAT sources.
   if (seg_override != kNoSeg) d.seg = seg_override;
 
   // Immediates.
@@ -340,6 +342,13 @@ DecodeStatus decode(const u8* bytes, unsigned avail, CpuMode mode, DecodedInsn& 
     case kGrpF6: if ((d.reg & 7) < 2) d.imm = r.le(1); break;
     case kGrpF7: if ((d.reg & 7) < 2) d.imm = sext(r.le(zsize), zsize); break;
     case kId: d.imm = r.le(4); break;
+  }
+  // AMD SSE4a EXTRQ (66 0F 78 /0 ib ib) and INSERTQ (F2 0F 78 /r ib ib), register forms only
+  // (AMD APM Vol.4). On Intel these encodings are #UD (VMREAD takes no prefix), so only the
+  // length matters.
+  if (map == 2 && b == 0x78 && d.mod == 3 && (mand == 0x66 || mand == 0xF2)) {
+    d.imm = r.le(1);
+    d.imm2 = static_cast<u16>(r.le(1));
   }
   if (!r.ok) return r.pos >= 15 ? DecodeStatus::TooLong : DecodeStatus::Truncated;
   d.len = static_cast<u8>(r.pos);

@@ -1,0 +1,160 @@
+// Shifts and rotates: group 2 (C0 C1 D0..D3: ROL ROR RCL RCR SHL SHR SAL SAR) and SHLD/SHRD.
+//
+// Flag rules (SDM Vol.2 "RCL/RCR/ROL/ROR", "SAL/SAR/SHL/SHR", "SHLD", "SHRD"):
+//  * The count is masked to 5 bits (6 with a 64-bit operand). A masked count of 0 changes
+//    nothing, flags included (and a memory destination is still written back).
+//  * Rotates change only CF and OF; shifts set SF ZF PF from the result, CF to the last bit
+//    shifted out, and OF for a count of 1.
+//  * Where the SDM leaves a flag undefined (OF for counts > 1, AF for shifts, CF for shift
+//    counts >= the width) we produce what iterating the 1-bit operation `count` times
+//    produces, which is what the 80286 microcode does (the SingleStepTests 80286 vectors
+//    check CF and OF of 8-bit shifts by up to 31): OF = the count-1 formula applied to the
+//    last step, CF = the last bit out (0 once everything has been shifted out, the sign for
+//    SAR). AF is cleared, as on current Intel CPUs.
+#include "cpu/interp/integer_parts.h"
+
+namespace rv::interp {
+namespace {
+
+using alu::mask;
+using alu::sign_bit;
+
+inline unsigned count_mask(unsigned size) { return size == 8 ? 0x3F : 0x1F; }
+inline u64 msb(u64 v, unsigned size) { return (v >> (8 * size - 1)) & 1; }
+
+// Group-2 operation `op` (ModRM.reg) on `v` (masked to `size`) by a non-zero masked count.
+u64 shift_op(Cpu& cpu, unsigned op, unsigned size, u64 v, unsigned count) {
+  const unsigned w = 8 * size;
+  const u64 m = mask(size);
+  u64 res;
+  bool cf;
+  switch (op & 7) {
+    case 0: {  // ROL
+      unsigned r = count % w;
+      res = r ? ((v << r) | (v >> (w - r))) & m : v;
+      cf = res & 1;
+      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(msb(res, size) ^ cf, kFlagOF));
+      return res;
+    }
+    case 1: {  // ROR
+      unsigned r = count % w;
+      res = r ? ((v >> r) | (v << (w - r))) & m : v;
+      cf = msb(res, size);
+      bool of = cf ^ ((res >> (w - 2)) & 1);
+      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
+      return res;
+    }
+    case 2:    // RCL: rotate the (w+1)-bit value CF:v
+    case 3: {  // RCR
+      const unsigned W = w + 1;
+      unsigned r = count % W;   // 8-bit: mod 9, 16-bit: mod 17; 32/64: count < W already
+      using u128 = unsigned __int128;
+      u128 x = (static_cast<u128>(cpu.cf()) << w) | v;
+      u128 xm = (static_cast<u128>(1) << W) - 1;
+      if (r) x = ((op & 7) == 2 ? (x << r) | (x >> (W - r)) : (x >> r) | (x << (W - r))) & xm;
+      res = static_cast<u64>(x) & m;
+      cf = static_cast<u64>(x >> w) & 1;
+      bool of = (op & 7) == 2 ? (msb(res, size) ^ cf) : (msb(res, size) ^ ((res >> (w - 2)) & 1));
+      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
+      return res;
+    }
+    case 4:    // SHL
+    case 6: {  // SAL (/6 is an alias of /4)
+      if (count < w) { res = (v << count) & m; cf = (v >> (w - count)) & 1; }
+      else { res = 0; cf = count == w ? (v & 1) : 0; }
+      bool of = msb(res, size) ^ cf;
+      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
+      return res;
+    }
+    case 5: {  // SHR
+      if (count < w) { res = v >> count; cf = (v >> (count - 1)) & 1; }
+      else { res = 0; cf = count == w ? msb(v, size) : 0; }
+      bool of = count == 1 && msb(v, size);   // MSB of the operand before the last 1-bit step
+      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
+      return res;
+    }
+    default: {  // 7: SAR
+      i64 sv = alu::sext(v, size);
+      if (count < w) { res = static_cast<u64>(sv >> count) & m; cf = (sv >> (count - 1)) & 1; }
+      else { res = sv < 0 ? m : 0; cf = sv < 0; }
+      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF));
+      return res;
+    }
+  }
+}
+
+template <unsigned Fixed>   // operand size 1, or 0 for the instruction's osize
+void grp2(Cpu& cpu, const DecodedInsn& d, unsigned raw_count) {
+  no_lock(cpu, d);
+  const unsigned size = Fixed ? Fixed : d.osize;
+  unsigned count = raw_count & count_mask(size);
+  alu::EOperand e(cpu, d, size);
+  u64 v = e.read();
+  if (count == 0) {
+    // No flag changes; the destination is still written (a 32-bit register destination is
+    // zero-extended to 64 bits like any 32-bit write, SDM Vol.1 §3.4.1.1).
+    e.write(v);
+    return;
+  }
+  e.write(shift_op(cpu, d.reg, size, v, count));
+}
+
+void exec_GRP2_Eb_Ib(Cpu& cpu, const DecodedInsn& d) { grp2<1>(cpu, d, static_cast<unsigned>(d.imm)); }
+void exec_GRP2_Ev_Ib(Cpu& cpu, const DecodedInsn& d) { grp2<0>(cpu, d, static_cast<unsigned>(d.imm)); }
+void exec_GRP2_Eb_1(Cpu& cpu, const DecodedInsn& d) { grp2<1>(cpu, d, 1); }
+void exec_GRP2_Ev_1(Cpu& cpu, const DecodedInsn& d) { grp2<0>(cpu, d, 1); }
+void exec_GRP2_Eb_CL(Cpu& cpu, const DecodedInsn& d) { grp2<1>(cpu, d, cpu.gpr(RCX) & 0xFF); }
+void exec_GRP2_Ev_CL(Cpu& cpu, const DecodedInsn& d) { grp2<0>(cpu, d, cpu.gpr(RCX) & 0xFF); }
+
+// SHLD/SHRD. A 16-bit operand with a count of 17..31 has an undefined result; like Intel
+// CPUs we shift the 48-bit chain dest:src:dest, so bits of dest re-enter after src's.
+// OF (defined for a count of 1) is set when the sign changed; AF is cleared.
+void double_shift(Cpu& cpu, const DecodedInsn& d, unsigned raw_count, bool left) {
+  no_lock(cpu, d);
+  const unsigned size = d.osize;
+  const unsigned w = 8 * size;
+  unsigned count = raw_count & count_mask(size);
+  alu::EOperand e(cpu, d, size);
+  u64 dst = e.read();
+  u64 src = cpu.read_G(d, size);
+  if (count == 0) {
+    e.write(dst);
+    return;
+  }
+  u64 res;
+  bool cf;
+  if (size == 2) {
+    u64 chain = (dst << 32) | (src << 16) | dst;   // 48 bits
+    if (left) { res = (chain << count >> 32) & 0xFFFF; cf = (chain >> (48 - count)) & 1; }
+    else { res = (chain >> count) & 0xFFFF; cf = (chain >> (count - 1)) & 1; }
+  } else {
+    const u64 m = mask(size);
+    if (left) { res = ((dst << count) | (src >> (w - count))) & m; cf = (dst >> (w - count)) & 1; }
+    else { res = ((dst >> count) | (src << (w - count))) & m; cf = (dst >> (count - 1)) & 1; }
+  }
+  bool of = msb(res, size) != msb(dst, size);
+  e.write(res);
+  alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
+}
+
+void exec_SHLD_Ev_Gv_Ib(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, static_cast<unsigned>(d.imm), true); }
+void exec_SHLD_Ev_Gv_CL(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, cpu.gpr(RCX) & 0xFF, true); }
+void exec_SHRD_Ev_Gv_Ib(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, static_cast<unsigned>(d.imm), false); }
+void exec_SHRD_Ev_Gv_CL(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, cpu.gpr(RCX) & 0xFF, false); }
+
+}  // namespace
+
+void register_shift(Table& t) {
+  set_handler(t, OpId::GRP2_Eb_Ib, exec_GRP2_Eb_Ib);
+  set_handler(t, OpId::GRP2_Ev_Ib, exec_GRP2_Ev_Ib);
+  set_handler(t, OpId::GRP2_Eb_1, exec_GRP2_Eb_1);
+  set_handler(t, OpId::GRP2_Ev_1, exec_GRP2_Ev_1);
+  set_handler(t, OpId::GRP2_Eb_CL, exec_GRP2_Eb_CL);
+  set_handler(t, OpId::GRP2_Ev_CL, exec_GRP2_Ev_CL);
+  set_handler(t, OpId::SHLD_Ev_Gv_Ib, exec_SHLD_Ev_Gv_Ib);
+  set_handler(t, OpId::SHLD_Ev_Gv_CL, exec_SHLD_Ev_Gv_CL);
+  set_handler(t, OpId::SHRD_Ev_Gv_Ib, exec_SHRD_Ev_Gv_Ib);
+  set_handler(t, OpId::SHRD_Ev_Gv_CL, exec_SHRD_Ev_Gv_CL);
+}
+
+}  // namespace rv::interp

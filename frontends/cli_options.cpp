@@ -1,0 +1,123 @@
+#include "frontends/cli_options.h"
+
+#include <boost/program_options.hpp>
+#include <sstream>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace rv {
+
+namespace {
+const char* const kUsage = "usage: retrovisor --bios FILE [options]";
+
+const char* const kExitText =
+    "Exit statuses:\n"
+    "  (V<<1)|1  the guest wrote V to the debug-exit port 0xF4 (QEMU isa-debug-exit)\n"
+    "  0         the guest halted with nothing left that could wake it\n"
+    "  2         usage or host error (bad option, missing or unreadable file, bad size)\n"
+    "  4         triple fault (with --on-triple-fault=stop)\n"
+    "  5         the --max-insns limit was reached\n";
+
+po::options_description describe() {
+  po::options_description d("Options");
+  d.add_options()
+      ("bios", po::value<std::string>()->value_name("FILE"),
+       "raw firmware image (up to 16 MiB), mapped to end at 4 GiB and, if at most 128 KiB, "
+       "also at 1 MiB; the CPU starts at F000:FFF0 (required)")
+      ("memory,m", po::value<std::string>()->value_name("SIZE"),
+       "guest RAM: 512M, 2G, 1.5G...; a bare number is MiB (default 128M; 1M..64G)")
+      ("debugcon", po::value<std::string>()->value_name("stdio|file:PATH|none"),
+       "where bytes written to port 0xE9 go (default none: no device at 0xE9)")
+      ("max-insns", po::value<std::string>()->value_name("N"),
+       "stop with status 5 after N guest instructions (0: no limit, the default)")
+      ("trace", po::value<std::string>()->value_name("FILE"),
+       "write one line per instruction to FILE: address, bytes, disassembly, changed registers")
+      ("on-triple-fault", po::value<std::string>()->value_name("stop|reset"),
+       "on a triple fault, stop with status 4 (default) or reset the machine and go on")
+      ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit");
+  return d;
+}
+
+CliParse usage_error(const std::string& msg) {
+  CliParse p;
+  p.text = "retrovisor: error: " + msg + "\n";
+  p.exit_status = kExitUsage;
+  return p;
+}
+
+bool parse_u64(const std::string& s, u64& out) {
+  if (s.empty() || s.size() > 20) return false;
+  u64 v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    u64 d = static_cast<u64>(c - '0');
+    if (v > (~0ull - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+}  // namespace
+
+CliParse parse_command_line(int argc, const char* const* argv) {
+  po::options_description desc = describe();
+  po::variables_map vm;
+  try {
+    // Positional words are collected only to be refused by name: a stray word is an
+    // error, never a silently ignored file name.
+    po::options_description all;
+    all.add(desc).add_options()("stray", po::value<std::vector<std::string>>());
+    po::positional_options_description pos;
+    pos.add("stray", -1);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+
+  if (vm.count("stray"))
+    return usage_error("unexpected argument '" + vm["stray"].as<std::vector<std::string>>().front() + "'");
+  if (vm.count("help")) {
+    std::ostringstream o;
+    o << "Retrovisor " << kVersion << ": a full-system x86 emulator\n" << kUsage << "\n\n" << desc << "\n" << kExitText;
+    return {std::nullopt, o.str(), 0};
+  }
+  if (vm.count("version")) return {std::nullopt, std::string("retrovisor ") + kVersion + "\n", 0};
+
+  CliOptions o;
+  if (!vm.count("bios")) return usage_error("no --bios image given (try --help)");
+  o.bios_path = vm["bios"].as<std::string>();
+  if (o.bios_path.empty()) return usage_error("--bios needs a file name");
+  if (vm.count("memory")) {
+    try {
+      o.ram_bytes = parse_memory_size(vm["memory"].as<std::string>());
+    } catch (const ConfigError& e) {
+      return usage_error(std::string("-m/--memory: ") + e.what());
+    }
+  }
+  if (vm.count("debugcon")) {
+    o.debugcon = vm["debugcon"].as<std::string>();
+    if (o.debugcon != "stdio" && o.debugcon != "none" && o.debugcon.rfind("file:", 0) != 0)
+      return usage_error("--debugcon: expected stdio, file:PATH or none, not '" + o.debugcon + "'");
+    if (o.debugcon == "file:") return usage_error("--debugcon: file: needs a path");
+  }
+  if (vm.count("max-insns") && !parse_u64(vm["max-insns"].as<std::string>(), o.max_insns))
+    return usage_error("--max-insns: expected a whole number, not '" + vm["max-insns"].as<std::string>() + "'");
+  if (vm.count("trace")) {
+    o.trace_path = vm["trace"].as<std::string>();
+    if (o.trace_path.empty()) return usage_error("--trace needs a file name");
+  }
+  if (vm.count("on-triple-fault")) {
+    const std::string& v = vm["on-triple-fault"].as<std::string>();
+    if (v == "stop") o.on_triple_fault = TripleFaultAction::Stop;
+    else if (v == "reset") o.on_triple_fault = TripleFaultAction::Reset;
+    else return usage_error("--on-triple-fault: expected stop or reset, not '" + v + "'");
+  }
+  o.stats = vm.count("stats") > 0;
+  return {o, "", 0};
+}
+
+}  // namespace rv

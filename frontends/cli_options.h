@@ -1,0 +1,33 @@
+// The `retrovisor` command line: parsing (Boost.Program_options) into CliOptions, --help
+// and --version text. Only frontends/ knows Boost.Program_options (DESIGN.md, layers).
+#pragma once
+#include <optional>
+#include <string>
+
+#include "machine/pc_config.h"
+
+namespace rv {
+
+struct CliOptions {
+  std::string bios_path;
+  u64 ram_bytes = kDefaultRam;
+  std::string debugcon = "none";   // "stdio", "none" or "file:PATH"
+  u64 max_insns = 0;
+  std::string trace_path;          // empty: no trace
+  TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
+  bool stats = false;
+};
+
+// Parsed command line, or the text to print and the status to exit with (--help,
+// --version: 0; a usage error: kExitUsage with a one-line message "retrovisor: error: ...").
+struct CliParse {
+  std::optional<CliOptions> options;
+  std::string text;
+  int exit_status = 0;
+};
+
+CliParse parse_command_line(int argc, const char* const* argv);
+
+constexpr const char* kVersion = "0.1.0";
+
+}  // namespace rv

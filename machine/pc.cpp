@@ -1,0 +1,142 @@
+#include "machine/pc.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "memory/log.h"
+
+namespace rv {
+
+namespace {
+double cpu_time_now() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+u64 checked_ram(u64 bytes) {
+  if (bytes < kMinRam || bytes > kMaxRam)
+    throw ConfigError("memory size of " + std::to_string(bytes) + " bytes is outside 1 MiB..64 GiB");
+  return bytes;
+}
+}  // namespace
+
+Pc::Pc(PcConfig cfg)
+    : m_cfg(std::move(cfg)),
+      m_mem(checked_ram(m_cfg.ram_bytes)),
+      m_debug_exit([this](u32) { m_exit_requested = true; m_cpu.request_stop(); }),
+      m_port92([this] { m_reset_requested = true; m_cpu.request_stop(); }),
+      m_cpu(m_mem, m_io) {
+  if (!m_cfg.bios) throw ConfigError("no BIOS image given");
+  check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);
+  map_memory();
+  wire();
+  reset();
+}
+
+Pc::~Pc() = default;
+
+void Pc::map_memory() {
+  const u64 ram = m_cfg.ram_bytes;
+  m_mem.map_ram(0, std::min(ram, kLowRamEnd), 0, "ram-low");
+  if (ram > kHighRamStart)
+    m_mem.map_ram(kHighRamStart, std::min(ram, kPciHoleStart) - kHighRamStart, kHighRamStart, "ram");
+  if (ram > kPciHoleStart) m_mem.map_ram(k4GiB, ram - kPciHoleStart, kPciHoleStart, "ram-above-4g");
+
+  // The reset vector is at linear 0xFFFFFFF0 (SDM Vol.3A §9.1.4): the image ends at 4 GiB.
+  // A small image is also visible ending at 1 MiB, where real-mode code (after the first
+  // far jump to F000:xxxx) finds it, as a PC chipset aliases the top 128 KiB of flash.
+  const u64 size = m_cfg.bios->size();
+  m_mem.map_rom(k4GiB - size, m_cfg.bios, "bios");
+  if (size <= kLowBiosMax) m_mem.map_rom(kHighRamStart - size, m_cfg.bios, "bios-low");
+}
+
+// All the board's wiring, in one place. Port numbers: the PC/AT I/O map as QEMU and Bochs
+// use it (debug ports) and the chipset datasheets (0x80, 0x92).
+void Pc::wire() {
+  if (m_cfg.debugcon) {
+    m_debugcon = std::make_unique<DebugCon>(*m_cfg.debugcon);
+    m_io.map(DebugCon::kPort, 1, m_debugcon.get(), "debugcon");
+  }
+  m_io.map(DebugExit::kPort, DebugExit::kPortCount, &m_debug_exit, "debug-exit");
+  m_io.map(PostPort::kPort, 1, &m_post, "post");
+  m_io.map(Port92::kPort, 1, &m_port92, "port92");
+}
+
+std::string Pc::triple_fault_text() const {
+  const std::string& m = m_cpu.triple_fault_message();
+  if (m.rfind("triple fault", 0) == 0) return m;
+  return m.empty() ? "triple fault" : "triple fault: " + m;
+}
+
+void Pc::reset() {
+  m_debug_exit.reset();
+  m_port92.reset();
+  m_post.reset();
+  m_exit_requested = false;
+  m_reset_requested = false;
+  m_cpu.reset();
+}
+
+RunResult Pc::run() {
+  RunResult res;
+  const auto wall0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_time_now();
+  auto finish = [&](StopKind kind, int status, std::string message) {
+    res.kind = kind;
+    res.exit_status = status;
+    res.message = std::move(message);
+    res.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    res.cpu_seconds = cpu_time_now() - cpu0;
+    if (m_cfg.debugcon) m_cfg.debugcon->flush();
+    return res;
+  };
+
+  for (;;) {
+    u64 slice = kSliceInsns;
+    if (m_cfg.max_insns) {
+      if (res.guest_insns >= m_cfg.max_insns)
+        return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");
+      slice = std::min(slice, m_cfg.max_insns - res.guest_insns);
+    }
+    const u64 before = m_cpu.state().icount;
+    const StopReason why = m_cpu.run(slice);
+    res.guest_insns += m_cpu.state().icount - before;
+
+    switch (why) {
+      case StopReason::Budget:
+        break;
+      case StopReason::Requested:
+        if (m_exit_requested) {
+          // exit() keeps the low 8 bits of the status, as QEMU's does.
+          return finish(StopKind::DebugExit, static_cast<int>(*m_debug_exit.exit_status() & 0xFF), "");
+        }
+        if (m_reset_requested) {
+          // Logged once per run: a guest in a reset loop would flood the terminal.
+          if (res.resets == 0) log_message("retrovisor: reset requested through port 0x92 (further resets not logged)");
+          res.resets++;
+          reset();
+        }
+        break;
+      case StopReason::Halted:
+        return finish(StopKind::Halted, kExitHalted, "guest halted with interrupts disabled");
+      case StopReason::HaltIdle:
+        // No device can raise an interrupt yet (no timer), so nothing will ever wake it.
+        return finish(StopKind::HaltIdle, kExitHalted,
+                      "guest halted with interrupts enabled, but no device can interrupt it yet");
+      case StopReason::TripleFault:
+        if (m_cfg.on_triple_fault == TripleFaultAction::Stop)
+          return finish(StopKind::TripleFault, kExitTripleFault, triple_fault_text());
+        if (res.resets == 0)
+          log_message("retrovisor: %s; resetting the machine (further resets not logged)", triple_fault_text().c_str());
+        res.resets++;
+        reset();
+        break;
+    }
+  }
+}
+
+}  // namespace rv

@@ -1,0 +1,82 @@
+// Pc: the PC board. It owns the guest-physical memory, the port-I/O bus, the devices and
+// the CPU, wires them together (wire(), one readable function) and runs the CPU in slices
+// until something ends the run.
+//
+// Memory map (machine/pc.cpp, map_memory()):
+//   0x00000000-0x0009FFFF  RAM (the first 640 KiB)
+//   0x000A0000-0x000FFFFF  legacy hole; a BIOS image of up to 128 KiB also ends at 1 MiB
+//   0x00100000-...         RAM up to min(RAM size, 3.5 GiB)
+//   0xE0000000-0xFFFFFFFF  PCI hole (empty for now); the BIOS image ends at 4 GiB
+//   0x100000000-...        the RAM above 3.5 GiB, if any
+// RAM offsets equal guest addresses below 4 GiB (the 384 KiB under the hole is unused),
+// and the RAM above the hole starts at offset 3.5 GiB.
+//
+// A run ends (RunResult) when the guest writes the debug-exit port, halts with nothing
+// that could wake it, triple-faults (unless told to reset), or reaches --max-insns.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "cpu/cpu.h"
+#include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/port92.h"
+#include "devices/post_port.h"
+#include "machine/pc_config.h"
+
+namespace rv {
+
+constexpr u64 kLowRamEnd = 0xA0000;          // 640 KiB
+constexpr u64 kHighRamStart = 0x100000;      // 1 MiB
+constexpr u64 kPciHoleStart = 0xE0000000;    // 3.5 GiB
+constexpr u64 k4GiB = 0x100000000ull;
+
+enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit };
+
+struct RunResult {
+  StopKind kind = StopKind::Halted;
+  int exit_status = 0;
+  std::string message;      // for the user; empty for a debug exit
+  u64 guest_insns = 0;      // retired instructions (each REP iteration counts one)
+  double host_seconds = 0;  // wall time of run()
+  double cpu_seconds = 0;   // user + system CPU time of run()
+  u32 resets = 0;           // triple-fault or port-0x92 resets during the run
+};
+
+class Pc {
+ public:
+  // Throws ConfigError on a bad configuration (RAM size, BIOS image).
+  explicit Pc(PcConfig cfg);
+  ~Pc();
+  Pc(const Pc&) = delete;
+  Pc& operator=(const Pc&) = delete;
+
+  RunResult run();
+  void reset();                       // power-on reset of the CPU and the devices
+
+  Cpu& cpu() { return m_cpu; }
+  PhysMemory& memory() { return m_mem; }
+  IoBus& io() { return m_io; }
+  const PcConfig& config() const { return m_cfg; }
+  void set_trace(TraceHook* hook) { m_cpu.set_trace(hook); }
+
+  static constexpr u64 kSliceInsns = 1'000'000;
+
+ private:
+  void map_memory();
+  void wire();
+  std::string triple_fault_text() const;
+
+  PcConfig m_cfg;
+  PhysMemory m_mem;
+  IoBus m_io;
+  std::unique_ptr<DebugCon> m_debugcon;   // only with a sink
+  DebugExit m_debug_exit;
+  Port92 m_port92;
+  PostPort m_post;
+  Cpu m_cpu;
+  bool m_exit_requested = false;
+  bool m_reset_requested = false;
+};
+
+}  // namespace rv

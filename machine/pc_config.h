@@ -1,0 +1,60 @@
+// PcConfig: everything the board is built from, and the host-side helpers that turn user
+// input (a BIOS file name, a memory size) into it. Errors here are host/configuration
+// errors (STYLE.md guideline 12, kind 3): ConfigError with a message for the user.
+#pragma once
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "memory/types.h"
+
+namespace rv {
+
+class CharSink;
+
+// A bad configuration or unusable host input; the message names the problem.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class TripleFaultAction : u8 { Stop, Reset };
+
+// Host exit statuses of a run (README.md "Exit statuses"). A debug-exit write of V gives
+// (V << 1) | 1, always odd.
+constexpr int kExitHalted = 0;        // HLT with nothing left that could wake the CPU
+constexpr int kExitUsage = 2;         // bad command line, unreadable file, host error
+constexpr int kExitTripleFault = 4;   // triple fault with --on-triple-fault=stop
+constexpr int kExitInsnLimit = 5;     // --max-insns reached
+
+constexpr u64 KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+constexpr u64 kMinRam = 1 * MiB;
+constexpr u64 kMaxRam = 64 * GiB;      // the per-page code map is 1 byte per 4 KiB of RAM
+constexpr u64 kDefaultRam = 128 * MiB; // QEMU's default
+constexpr u64 kMaxBiosSize = 16 * MiB; // the flash window below 4 GiB on a PC
+constexpr u64 kLowBiosMax = 128 * KiB; // larger images are visible only below 4 GiB
+
+struct PcConfig {
+  u64 ram_bytes = kDefaultRam;
+  std::shared_ptr<const std::vector<u8>> bios;   // raw image; required
+  std::string bios_name = "BIOS image";          // for messages (usually the path)
+  CharSink* debugcon = nullptr;                  // null: no device at port 0xE9
+  TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
+  u64 max_insns = 0;                             // 0: no limit
+};
+
+// Reads a BIOS image; throws ConfigError if it is missing, unreadable, empty or larger
+// than kMaxBiosSize.
+std::shared_ptr<const std::vector<u8>> load_bios_image(const std::string& path);
+
+// Checks an image's size (also used for images not read from a file).
+void check_bios_size(u64 size, const std::string& name);
+
+// Parses a memory size in QEMU's -m spelling: a number with an optional suffix K, M, G or
+// T (powers of 1024, case-insensitive, an optional trailing "B" or "iB"); a bare number
+// means MiB. Fractions are allowed with a suffix ("1.5G"). The result is rounded up to
+// whole 4 KiB pages and must lie in [kMinRam, kMaxRam]. Throws ConfigError otherwise.
+u64 parse_memory_size(const std::string& text);
+
+}  // namespace rv

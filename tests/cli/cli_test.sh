@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# cli_test.sh RETROVISOR NASM CASE: one end-to-end test of the command line. Prints what
+# it checked; exits 0 only if every check passed.
+set -uo pipefail
+if [ $# -ne 3 ]; then echo "usage: $0 RETROVISOR NASM CASE" >&2; exit 2; fi
+RV=$1 NASM=$2 CASE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/rv_cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failed=0
+
+fail() { echo "FAIL [$CASE]: $*" >&2; failed=1; }
+show() { echo "--- stdout:"; cat "$T/out"; echo "--- stderr:"; cat "$T/err"; echo "--- status: $status"; }
+
+# run ARGS...: runs retrovisor with a 30 s limit; sets $status, $T/out, $T/err.
+run() {
+    timeout 30 "$RV" "$@" >"$T/out" 2>"$T/err"
+    status=$?
+    [ $status -eq 124 ] && fail "timed out: $*"
+}
+
+expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1"; }
+expect_stdout() { [ "$(cat "$T/out")" = "$1" ] || fail "stdout is '$(cat "$T/out")', expected '$1'"; }
+expect_stderr_has() { grep -qF -- "$1" "$T/err" || fail "stderr does not contain '$1'"; }
+
+# usage_error PATTERN ARGS...: exit status 2, nothing on stdout, exactly one line on
+# stderr starting "retrovisor: error: " and containing PATTERN.
+usage_error() {
+    local pattern=$1; shift
+    run "$@"
+    expect_status 2
+    [ -s "$T/out" ] && fail "stdout not empty for: $*"
+    [ "$(wc -l <"$T/err")" -eq 1 ] || fail "stderr is not one line for: $*"
+    grep -q '^retrovisor: error: ' "$T/err" || fail "stderr does not start with 'retrovisor: error: ' for: $*"
+    grep -qiF -- "$pattern" "$T/err" || fail "error for '$*' does not mention '$pattern'"
+    show
+}
+
+# rom NAME: assembles stdin (16-bit code starting at F000:F000) into $T/NAME.bin, a 4 KiB
+# ROM whose reset vector (F000:FFF0) jumps to the start of the code.
+rom() {
+    { echo "bits 16"; echo "org 0xF000"; echo "start:"; cat
+      echo "times 0xFF0-(\$-\$\$) db 0xF4"
+      echo "jmp 0xF000:start"
+      echo "times 0x1000-(\$-\$\$) db 0xF4"; } >"$T/$1.asm"
+    "$NASM" -f bin -o "$T/$1.bin" "$T/$1.asm" || { echo "nasm failed" >&2; exit 1; }
+}
+
+hi_rom() {
+    rom hi <<'ASM'
+        mov al, 'h'
+        out 0xE9, al
+        mov al, 'i'
+        out 0xE9, al
+        mov al, 0x10
+        out 0xF4, al
+        hlt
+ASM
+}
+
+case $CASE in
+help)
+    run --help
+    expect_status 0
+    for w in --bios --memory --debugcon --max-insns --trace --on-triple-fault --stats "Exit statuses" "(V<<1)|1"; do
+        grep -qF -- "$w" "$T/out" || fail "--help does not mention '$w'"
+    done ;;
+version)
+    run --version
+    expect_status 0
+    grep -qE '^retrovisor [0-9]+\.[0-9]+' "$T/out" || fail "no version line" ;;
+no_bios)          usage_error "--bios" ;;
+missing_value)    usage_error "bios" --bios ;;
+missing_file)     usage_error "/nonexistent/rom.bin" --bios /nonexistent/rom.bin ;;
+directory_bios)   usage_error "directory" --bios "$T" ;;
+empty_bios)       : >"$T/empty.bin"; usage_error "empty" --bios "$T/empty.bin" ;;
+big_bios)         truncate -s 17M "$T/big.bin"; usage_error "16 MiB" --bios "$T/big.bin" ;;
+unknown_option)   hi_rom; usage_error "--frobnicate" --bios "$T/hi.bin" --frobnicate ;;
+stray_argument)   hi_rom; usage_error "extra.bin" --bios "$T/hi.bin" extra.bin ;;
+bad_memory)
+    hi_rom
+    for m in 12Q abc 0 512K 100G 1.2.3M ""; do usage_error "memory" --bios "$T/hi.bin" -m "$m"; done
+    usage_error "'7X'" --bios "$T/hi.bin" --memory 7X ;;
+bad_debugcon)     hi_rom; usage_error "tty" --bios "$T/hi.bin" --debugcon tty ;;
+bad_max_insns)
+    hi_rom
+    usage_error "max-insns" --bios "$T/hi.bin" --max-insns -5
+    usage_error "max-insns" --bios "$T/hi.bin" --max-insns 12abc ;;
+bad_triple_fault) hi_rom; usage_error "on-triple-fault" --bios "$T/hi.bin" --on-triple-fault maybe ;;
+bad_debugcon_file) hi_rom; usage_error "/nonexistent/dir/con.txt" --bios "$T/hi.bin" --debugcon file:/nonexistent/dir/con.txt ;;
+bad_trace_file)   hi_rom; usage_error "/nonexistent/dir/trace.txt" --bios "$T/hi.bin" --trace /nonexistent/dir/trace.txt ;;
+hi_exit)
+    hi_rom
+    run --bios "$T/hi.bin" --debugcon stdio
+    show
+    expect_status $(((0x10 << 1) | 1))
+    expect_stdout "hi" ;;
+debugcon_none)
+    hi_rom
+    run --bios "$T/hi.bin"
+    expect_status 33
+    expect_stdout "" ;;
+debugcon_file)
+    hi_rom
+    run --bios "$T/hi.bin" --debugcon "file:$T/con.txt"
+    expect_status 33
+    expect_stdout ""
+    [ "$(cat "$T/con.txt")" = "hi" ] || fail "console file holds '$(cat "$T/con.txt")'" ;;
+halted)
+    rom halt <<'ASM'
+        mov al, 'x'
+        out 0xE9, al
+        cli
+        hlt
+ASM
+    run --bios "$T/halt.bin" --debugcon stdio
+    show
+    expect_status 0
+    expect_stdout "x"
+    expect_stderr_has "guest halted with interrupts disabled" ;;
+halted_sti)
+    rom idle <<'ASM'
+        sti
+        hlt
+ASM
+    run --bios "$T/idle.bin"
+    show
+    expect_status 0
+    expect_stderr_has "halted" ;;
+max_insns)
+    rom loop <<'ASM'
+        jmp $
+ASM
+    run --bios "$T/loop.bin" --max-insns 1000 --stats
+    show
+    expect_status 5
+    expect_stderr_has "instruction limit reached"
+    expect_stderr_has "guest_insns=1000 " ;;
+stats)
+    hi_rom
+    run --bios "$T/hi.bin" --stats
+    show
+    expect_status 33
+    # the far jump at the reset vector, then mov/out three times
+    expect_stderr_has "guest_insns=7 "
+    grep -qE 'mips=[0-9]+\.[0-9]' "$T/err" || fail "no mips= in the stats line" ;;
+trace)
+    rom tr <<'ASM'
+        mov ax, 0x1234
+        mov al, 0x10
+        out 0xF4, al
+ASM
+    run --bios "$T/tr.bin" --trace "$T/trace.txt"
+    expect_status 33
+    echo "--- trace:"; cat "$T/trace.txt"
+    [ "$(wc -l <"$T/trace.txt")" -eq 4 ] || fail "trace has $(wc -l <"$T/trace.txt") lines, expected 4"
+    l1=$(sed -n 1p "$T/trace.txt"); l2=$(sed -n 2p "$T/trace.txt"); l4=$(sed -n 4p "$T/trace.txt")
+    case $l1 in f000:fff0*"ea 00 f0 00 f0"*jmp*"0xf000:0xf000"*cs=f000*) ;; *) fail "line 1: '$l1'";; esac
+    case $l2 in f000:f000*"b8 34 12"*"mov ax, 0x1234"*eax=00001234*) ;; *) fail "line 2: '$l2'";; esac
+    case $l4 in f000:f005*"e6 f4"*"out 0xf4, al"*) ;; *) fail "line 4: '$l4'";; esac ;;
+memory_sizes)
+    hi_rom
+    for m in 1M 2 512M 2G 1.5G 4096K 16MiB; do
+        run --bios "$T/hi.bin" -m "$m"
+        expect_status 33
+    done ;;
+triple_fault_reset)
+    # Real mode with an IDT limit of 0: INT3 cannot be delivered (#GP), nor can the #GP,
+    # nor the #DF: a triple fault (SDM Vol.3A §20.1.4: limit check on the IVT).
+    rom tf <<'ASM'
+        mov al, 'T'
+        out 0xE9, al
+        lidt [cs:idt0]
+        int3
+        hlt
+idt0:   dw 0
+        dd 0
+ASM
+    run --bios "$T/tf.bin" --debugcon stdio
+    show
+    expect_status 4
+    expect_stdout "T"
+    expect_stderr_has "triple fault"
+    run --bios "$T/tf.bin" --debugcon stdio --on-triple-fault reset --max-insns 100 --stats
+    show
+    expect_status 5
+    # 4 instructions retire per boot (the reset vector's far jump, mov, out, lidt; the
+    # faulting int3 does not): 25 boots in 100, the last one stopped by the limit.
+    expect_stdout "TTTTTTTTTTTTTTTTTTTTTTTTT"
+    expect_stderr_has "resetting the machine"
+    grep -qE 'resets=24$' "$T/err" || fail "stderr does not report resets=24" ;;
+demo)
+    [ -f "${RV_DEMO_ROM:-}" ] || { fail "no demo ROM at '${RV_DEMO_ROM:-}' (RV_DEMO_ROM)"; exit 1; }
+    run --bios "$RV_DEMO_ROM" --debugcon stdio
+    show
+    expect_status 1
+    grep -q "Retrovisor demo ROM" "$T/out" || fail "no demo banner"
+    grep -q "in 64-bit mode" "$T/out" || fail "the demo did not reach long mode" ;;
+*)
+    echo "unknown case $CASE" >&2
+    exit 2 ;;
+esac
+
+[ $failed -eq 0 ] && echo "PASS [$CASE]"
+exit $failed

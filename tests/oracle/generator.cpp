@@ -1,0 +1,355 @@
+#include "tests/oracle/generator.h"
+
+#include <cpuid.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace rv::oracle {
+
+// ---- random numbers ----
+
+static u64 splitmix(u64& x) {
+  u64 z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+u64 mix_seed(u64 a, u64 b) {
+  u64 x = a ^ (b * 0xD1B54A32D192ED03ull);
+  return splitmix(x);
+}
+
+Rng::Rng(u64 seed) {
+  for (u64& s : m_s) s = splitmix(seed);
+}
+
+u64 Rng::next() {
+  auto rotl = [](u64 x, int k) { return (x << k) | (x >> (64 - k)); };
+  u64 r = rotl(m_s[1] * 5, 7) * 9, t = m_s[1] << 17;
+  m_s[2] ^= m_s[0]; m_s[3] ^= m_s[1]; m_s[1] ^= m_s[2]; m_s[0] ^= m_s[3];
+  m_s[2] ^= t; m_s[3] = rotl(m_s[3], 45);
+  return r;
+}
+
+u32 host_features() {
+  unsigned a, b, c, d;
+  u32 f = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d)) {
+    if (c & (1u << 23)) f |= kFeatPopcnt;
+    if (c & (1u << 22)) f |= kFeatMovbe;
+    if (c & (1u << 13)) f |= kFeatCx16;
+  }
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) f |= kFeatBmi1;
+  if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5))) f |= kFeatLzcnt;
+  return f;
+}
+
+const std::vector<Template>& all_templates() {
+  static const std::vector<Template> t = [] {
+    std::vector<Template> v;
+    add_alu_templates(v);
+    add_bits_templates(v);
+    add_misc_templates(v);
+    return v;
+  }();
+  return t;
+}
+
+const char* flag_names(u64 flags, std::string& buf) {
+  buf.clear();
+  static const std::pair<u64, const char*> kNames[] = {{kFlagCF, "CF"}, {kFlagPF, "PF"}, {kFlagAF, "AF"}, {kFlagZF, "ZF"},
+                                                       {kFlagSF, "SF"}, {kFlagDF, "DF"}, {kFlagOF, "OF"}};
+  for (auto& [bit, name] : kNames)
+    if (flags & bit) { if (!buf.empty()) buf += ' '; buf += name; }
+  if (buf.empty()) buf = "-";
+  return buf.c_str();
+}
+
+u64 Case::undef_at(u64 rip) const {
+  for (size_t i = 0; i < item_offset.size(); i++) {
+    u64 lo = kSeqAddr + item_offset[i];
+    u64 hi = i + 1 < item_offset.size() ? kSeqAddr + item_offset[i + 1] : kSeqAddr + code.size();
+    if (rip >= lo && rip < hi) return item_undef_in[i] | item_undef_out[i];
+  }
+  return kArith6;
+}
+
+// ---- Gen ----
+
+Gen::Gen(u64 seed, Mode m, unsigned n) : rng(seed), mode(m), l64(m == Mode::Long64), a(l64), n_items(n) {
+  pending_undef.assign(n + 1, 0);
+}
+
+unsigned Gen::osize_v() {
+  u32 r = rng.below(10);
+  if (r < 3) return 2;
+  if (r < 6 || !l64) return 4;
+  return 8;
+}
+
+unsigned Gen::osize_any() { return rng.chance(25) ? 1 : osize_v(); }
+
+u8 Gen::gpr_dst() {
+  for (;;) {
+    u8 r = static_cast<u8>(rng.below(l64 ? 16 : 8));
+    if (r != 4) return r;
+  }
+}
+
+u8 Gen::gpr_low8() {
+  for (;;) {
+    u8 r = static_cast<u8>(rng.below(8));
+    if (r != 4) return r;
+  }
+}
+
+u8 Gen::reg_dst(unsigned size) {
+  if (size != 1) return gpr_dst();
+  if (legacy_bytes) { static const u8 k[] = {0, 1, 2, 3, kAH, kCH, kDH, kBH}; return rng.pick(k); }
+  return gpr_dst();   // REX byte set without SPL
+}
+
+u8 Gen::reg_src(unsigned size) {
+  if (size != 1) return static_cast<u8>(rng.below(l64 ? 16 : 8));
+  if (legacy_bytes) { static const u8 k[] = {0, 1, 2, 3, kAH, kCH, kDH, kBH}; return rng.pick(k); }
+  return static_cast<u8>(rng.below(16));
+}
+
+u64 Gen::value(unsigned size) {
+  static const u64 kSpecial[] = {0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+                                 0x7FFFFFFFFFFFFFFFull, 0x8000000000000000ull, ~0ull, ~1ull, 0x100, 0x10000, 0x100000000ull,
+                                 0x0F, 0x10, 0x99, 0x09, 0xFFFFFFFF00000000ull};
+  unsigned bits = size * 8;
+  switch (rng.below(7)) {
+    case 0: case 1: return rng.pick(kSpecial);
+    case 2: return rng.next();
+    case 3: return rng.next() >> rng.below(64);
+    case 4: {   // near a sign boundary of this width
+      u64 b = bits >= 64 ? 1ull << 63 : 1ull << (bits - 1);
+      return b + static_cast<u64>(static_cast<i64>(rng.below(5)) - 2);
+    }
+    case 5: return static_cast<u64>(static_cast<i64>(rng.below(33)) - 16);
+    default: return rng.next() & (bits >= 64 ? ~0ull : (1ull << bits) - 1);
+  }
+}
+
+u8 Gen::count_for(unsigned size) {
+  unsigned bits = size * 8;
+  u8 k[] = {0, 1, 1, 2, static_cast<u8>(bits - 1), static_cast<u8>(bits), static_cast<u8>(bits + 1), 31, 32, 33, 63, 64,
+            9, 17, 255, static_cast<u8>(rng.below(256)), static_cast<u8>(rng.below(bits))};
+  return rng.pick(k);
+}
+
+RM Gen::rm(unsigned size, bool dst, unsigned mem_percent, unsigned align) {
+  if (rng.chance(mem_percent)) return RM::m(mem(size, align));
+  return RM::r(dst ? reg_dst(size) : reg_src(size));
+}
+
+Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
+  bool low_only = size == 1 && legacy_bytes;
+  auto pick_reg = [&](u8 avoid) {
+    for (;;) {
+      u8 r = static_cast<u8>(rng.below(l64 && !low_only ? 16 : 8));
+      if (r != 4 && r != avoid && !(reserved & (1u << r))) return r;
+    }
+  };
+  u32 lo = (mem_lo + align - 1) / align * align;
+  u32 slots = (mem_hi - std::max(size, 1u) - lo) / align + 1;
+  u64 target = kDataBase + lo + static_cast<u64>(rng.below(slots)) * align;
+  Mem m;
+  u32 form = rng.below(l64 && allow_rip ? 9 : 8);
+  if (form == 7 && (align > 1 || mem_lo > 0 || mem_hi < kPage)) form = 0;
+  bool narrow = !l64;   // addresses computed mod 2^32
+  if (l64 && form <= 4 && rng.chance(20)) { m.addr32 = true; narrow = true; }
+  auto disp_for = [&](u32 kind) -> i32 {
+    if (kind == 0) return 0;
+    if (kind == 1) return static_cast<i32>(rng.below(256)) - 128;
+    return static_cast<i32>(rng.below(0x2000000)) - 0x1000000;
+  };
+  auto set = [&](u8 r, u64 v) { set_reg(r, narrow ? v & 0xFFFFFFFF : v); };
+  switch (form) {
+    case 0: case 1: case 2: {   // [base], [base+disp8], [base+disp32]
+      m.base = pick_reg(kNone);
+      m.disp = disp_for(form);
+      if (form == 2 && rng.chance(30)) m.force_disp32 = true;
+      set(m.base, target - static_cast<u64>(static_cast<i64>(m.disp)));
+      break;
+    }
+    case 3: case 8: {           // [base+index*scale+disp]
+      m.base = pick_reg(kNone);
+      m.index = pick_reg(m.base);
+      m.scale = static_cast<u8>(rng.below(4));
+      m.disp = disp_for(rng.below(3));
+      i64 idx = static_cast<i64>(rng.below(33)) - 16;
+      set(m.index, static_cast<u64>(idx));
+      set(m.base, target - static_cast<u64>(static_cast<i64>(m.disp)) - (static_cast<u64>(idx) << m.scale));
+      break;
+    }
+    case 4: {                   // [index*scale+disp32]
+      m.index = pick_reg(kNone);
+      m.scale = static_cast<u8>(rng.below(4));
+      u64 idx = rng.chance(50) ? static_cast<u64>(rng.below(64)) : (target >> m.scale) - rng.below(4096);
+      m.disp = static_cast<i32>(target - (idx << m.scale));
+      set(m.index, idx);
+      break;
+    }
+    case 5:                     // [disp32]
+      m.disp = static_cast<i32>(target);
+      break;
+    case 6:                     // [rip+disp32] (64-bit) or [disp32]
+      if (l64 && allow_rip) { m.rip = true; pending_rip_target = target; }
+      else m.disp = static_cast<i32>(target);
+      break;
+    case 7: {                   // [rsp+disp] into the stack page
+      m.base = 4;
+      m.disp = static_cast<i32>(rng.below(0x800 - size)) - 0x400;
+      if (rng.chance(30)) {
+        m.index = pick_reg(4);
+        m.scale = static_cast<u8>(rng.below(4));
+        i64 idx = static_cast<i64>(rng.below(9)) - 4;
+        set(m.index, static_cast<u64>(idx));
+        m.disp -= static_cast<i32>(idx * (1 << m.scale));
+      }
+      break;
+    }
+  }
+  return m;
+}
+
+void Gen::rip_fixup(int disp_at, u64 target) {
+  if (disp_at < 0) return;
+  fixups.push_back({Fixup::RipDisp, static_cast<u32>(disp_at), static_cast<u32>(a.size()), 0, target, 0});
+}
+
+void Gen::reads(u64 flags) {
+  if (!(flags & undef)) return;
+  if ((undef & flags) == kFlagCF && rng.chance(50)) {
+    a.byte(rng.chance(50) ? 0xF8 : 0xF9);   // CLC / STC
+    undef &= ~kFlagCF;
+    return;
+  }
+  unsigned size = l64 && rng.chance(50) ? 8 : 4;
+  if (rng.chance(50)) a.modrm(size, {0x39}, reg_src(size), true, RM::r(reg_src(size)));   // CMP r/m, r
+  else a.modrm(size, {0x83}, 7, false, RM::r(reg_src(size)), 1, rng.below(256));          // CMP r/m, imm8
+  undef &= ~kArith6;
+}
+
+int Gen::pick_target() {
+  unsigned t = item_index + 1 + rng.below(3);
+  return static_cast<int>(std::min(t, n_items));
+}
+
+void Gen::jump_fixup(Fixup::Kind kind, unsigned field_size, int target) {
+  if (target < 0) target = pick_target();
+  Fixup f{kind, static_cast<u32>(a.size() - field_size), static_cast<u32>(a.size()), target, 0, undef};
+  if (kind == Fixup::Abs32) f.insn_end = f.at + 4;
+  fixups.push_back(f);
+  pending_undef[static_cast<unsigned>(target)] |= undef;
+}
+
+// ---- programs ----
+
+Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items) {
+  Program p;
+  p.seed = seed;
+  p.mode = mode;
+  Rng setup(mix_seed(seed, 1));
+  unsigned n = 1 + setup.below(max_items);
+  Gen g(seed, mode, n);
+  for (u64& r : p.gpr) r = g.value(8);
+  p.gpr[4] = kStackTop;
+  p.rflags = 0x202 | (setup.next() & kArith6) | (setup.chance(20) ? kFlagDF : 0);
+  p.data.resize(kPage);
+  p.stack.resize(kPage);
+  for (unsigned i = 0; i < kPage; i += 8) {
+    u64 v = setup.next(), w = setup.next();
+    if (setup.chance(10)) v = 0;
+    std::memcpy(&p.data[i], &v, 8);
+    std::memcpy(&p.stack[i], &w, 8);
+  }
+  for (unsigned i = 0; i < n; i++) {
+    g.item_index = i;
+    g.undef |= g.pending_undef[i];
+    u64 undef_in = g.undef;
+    std::vector<u64> pending_saved = g.pending_undef;
+    Item item;
+    for (int attempt = 0;; attempt++) {
+      const Template* t = enabled[g.rng.below(static_cast<u32>(enabled.size()))];
+      g.a = Asm(g.l64);
+      g.fixups.clear();
+      g.undef = undef_in;
+      g.pending_undef = pending_saved;
+      g.pending_rip_target = 0;
+      g.reserved = 0;
+      g.mem_lo = 0;
+      g.mem_hi = kPage;
+      g.legacy_bytes = true;
+      try {
+        t->fn(g);
+      } catch (const EncodeError&) {
+        if (attempt < 20) continue;
+        throw;
+      }
+      item.name = t->name;
+      break;
+    }
+    item.bytes = std::move(g.a.bytes());
+    item.fixups = g.fixups;
+    item.undef_in = undef_in;
+    item.undef_out = g.undef;
+    p.items.push_back(std::move(item));
+  }
+  return p;
+}
+
+bool layout(const Program& p, size_t first, size_t last, Case& out) {
+  out.seed = p.seed;
+  out.mode = p.mode;
+  out.gpr = p.gpr;
+  out.rflags = p.rflags;
+  out.data = p.data;
+  out.stack = p.stack;
+  out.code.clear();
+  out.item_offset.clear(); out.item_undef_in.clear(); out.item_undef_out.clear(); out.item_name.clear();
+  for (size_t i = first; i < last; i++) {
+    out.item_offset.push_back(static_cast<u32>(out.code.size()));
+    out.item_undef_in.push_back(p.items[i].undef_in);
+    out.item_undef_out.push_back(p.items[i].undef_out);
+    out.item_name.push_back(p.items[i].name);
+    out.code.insert(out.code.end(), p.items[i].bytes.begin(), p.items[i].bytes.end());
+  }
+  u64 end = out.code.size();
+  if (end > kSeqMax) return false;
+  out.undef_end = last > first ? p.items[last - 1].undef_out : 0;
+  for (size_t i = first; i < last; i++) {
+    u64 base = out.item_offset[i - first];
+    for (const Fixup& f : p.items[i].fixups) {
+      u8* field = &out.code[base + f.at];
+      if (f.kind == Fixup::RipDisp) {
+        i64 rel = static_cast<i64>(f.target_abs) - static_cast<i64>(kSeqAddr + base + f.insn_end);
+        u32 v = static_cast<u32>(rel);
+        std::memcpy(field, &v, 4);
+        continue;
+      }
+      bool to_end = f.target_item >= static_cast<int>(last);
+      u64 t = to_end ? end : out.item_offset[static_cast<size_t>(f.target_item) - first];
+      if (to_end) out.undef_end |= f.undef;
+      i64 rel = static_cast<i64>(t) - static_cast<i64>(base + f.insn_end);
+      if (f.kind == Fixup::Rel8) {
+        if (rel > 127 || rel < -128) return false;
+        *field = static_cast<u8>(rel);
+      } else if (f.kind == Fixup::Rel32) {
+        u32 v = static_cast<u32>(rel);
+        std::memcpy(field, &v, 4);
+      } else {
+        u32 v = static_cast<u32>(kSeqAddr + t);
+        std::memcpy(field, &v, 4);
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace rv::oracle

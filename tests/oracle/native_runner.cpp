@@ -1,0 +1,161 @@
+#include "tests/oracle/native_runner.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "tests/oracle/encoder.h"
+
+namespace rv::oracle {
+namespace {
+
+// Page 0 of the code area.
+constexpr u64 kPro64 = kCodeBase + 0x000;     // prologue, 64-bit case
+constexpr u64 kPro32 = kCodeBase + 0x200;     // prologue, 32-bit case
+constexpr u64 kEpi32 = kCodeBase + 0x400;     // 64-bit epilogue reached from 32-bit code
+constexpr u64 kCtl = kCodeBase + 0x800;       // control block
+constexpr u64 kInGpr = kCtl + 0x00, kInFlags = kCtl + 0x80, kHostRsp = kCtl + 0x88, kOutGpr = kCtl + 0x90,
+              kOutFlags = kCtl + 0x110, kFarToSeq = kCtl + 0x118, kFarBack = kCtl + 0x120;
+constexpr u16 kUserCs32 = 0x23, kUserDs = 0x2B, kUserCs64 = 0x33;
+
+Mem abs_mem(u64 addr) { Mem m; m.disp = static_cast<i32>(addr); return m; }
+
+std::vector<u8> epilogue64() {
+  Asm a(true);
+  for (u8 r = 0; r < 16; r++) a.modrm(8, {0x89}, r, true, RM::m(abs_mem(kOutGpr + 8 * r)));   // MOV [out+8r], r
+  a.modrm(8, {0x8B}, 4, true, RM::m(abs_mem(kHostRsp)));                                        // MOV RSP, [host_rsp]
+  a.byte(0x9C);                                                                                 // PUSHFQ
+  a.byte(0x58);                                                                                 // POP RAX
+  a.modrm(8, {0x89}, 0, true, RM::m(abs_mem(kOutFlags)));
+  a.byte(0xFC);                                                                                 // CLD (ABI)
+  for (u8 r : {15, 14, 13, 12, 5, 3}) a.opreg(4, {}, 0x58, r);                                  // POP callee-saved
+  a.byte(0xC3);
+  return a.bytes();
+}
+
+std::vector<u8> prologue(bool compat) {
+  Asm a(true);
+  for (u8 r : {3, 5, 12, 13, 14, 15}) a.opreg(4, {}, 0x50, r);          // PUSH callee-saved
+  a.modrm(8, {0x89}, 4, true, RM::m(abs_mem(kHostRsp)));                // MOV [host_rsp], RSP
+  if (compat) {
+    // 64-bit Linux processes run with null DS/ES, which fault in compatibility mode.
+    a.opreg(4, {}, 0xB8, 0, 4, kUserDs);                                // MOV EAX, 0x2B
+    a.raw({0x8E, 0xD8, 0x8E, 0xC0});                                    // MOV DS, EAX; MOV ES, EAX
+  }
+  a.modrm(4, {0xFF}, 6, false, RM::m(abs_mem(kInFlags)));               // PUSH [in_flags]
+  a.byte(0x9D);                                                         // POPFQ
+  for (u8 r = 0; r < 16; r++)
+    if (r != 4) a.modrm(8, {0x8B}, r, true, RM::m(abs_mem(kInGpr + 8 * r)));
+  a.modrm(8, {0x8B}, 4, true, RM::m(abs_mem(kInGpr + 8 * 4)));
+  if (compat) {
+    a.modrm(4, {0xFF}, 5, false, RM::m(abs_mem(kFarToSeq)));            // JMP FAR [m16:32]
+  } else {
+    a.byte(0xE9);                                                       // JMP kSeqAddr
+    a.imm(kSeqAddr - (kPro64 + a.size() + 4), 4);
+  }
+  return a.bytes();
+}
+
+u8* at(u64 addr) { return reinterpret_cast<u8*>(addr); }
+
+std::vector<u8> g_epi64;
+sigjmp_buf g_jmp;
+volatile sig_atomic_t g_in_native = 0;
+Snapshot* g_fault_out = nullptr;
+
+void on_signal(int sig, siginfo_t*, void* uc_void) {
+  if (!g_in_native || !g_fault_out) {   // not ours: die as we would have
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  const ucontext_t* uc = static_cast<const ucontext_t*>(uc_void);
+  const greg_t* gr = uc->uc_mcontext.gregs;
+  static const int kMap[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+                               REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
+  for (int i = 0; i < 16; i++) g_fault_out->gpr[i] = static_cast<u64>(gr[kMap[i]]);
+  g_fault_out->rflags = static_cast<u64>(gr[REG_EFL]);
+  g_fault_out->fault_rip = static_cast<u64>(gr[REG_RIP]);
+  g_fault_out->vector = static_cast<int>(gr[REG_TRAPNO]);
+  g_in_native = 0;
+  siglongjmp(g_jmp, 1);
+}
+
+}  // namespace
+
+void NativeRunner::map_pages() {
+  struct Area { u64 addr; u64 len; int prot; };
+  const Area areas[] = {{kCodeBase, 2 * kPage, PROT_READ | PROT_WRITE | PROT_EXEC},
+                        {kDataBase, kPage, PROT_READ | PROT_WRITE},
+                        {kStackBase, kPage, PROT_READ | PROT_WRITE}};
+  for (const Area& a : areas) {
+    void* p = mmap(reinterpret_cast<void*>(a.addr), a.len, a.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p != reinterpret_cast<void*>(a.addr))
+      throw std::runtime_error("cannot map the oracle page at 0x" + std::to_string(a.addr) + " (address in use?)");
+  }
+  std::vector<u8> p64 = prologue(false), p32 = prologue(true);
+  g_epi64 = epilogue64();
+  std::memcpy(at(kPro64), p64.data(), p64.size());
+  std::memcpy(at(kPro32), p32.data(), p32.size());
+  std::memcpy(at(kEpi32), g_epi64.data(), g_epi64.size());
+  u32 off = static_cast<u32>(kSeqAddr);
+  u16 sel = kUserCs32;
+  std::memcpy(at(kFarToSeq), &off, 4);
+  std::memcpy(at(kFarToSeq + 4), &sel, 2);
+  off = static_cast<u32>(kEpi32);
+  sel = kUserCs64;
+  std::memcpy(at(kFarBack), &off, 4);
+  std::memcpy(at(kFarBack + 4), &sel, 2);
+}
+
+void NativeRunner::install_handlers() {
+  static std::vector<u8> alt(1 << 16);
+  stack_t ss{};
+  ss.ss_sp = alt.data();
+  ss.ss_size = alt.size();
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa{};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGTRAP}) sigaction(sig, &sa, nullptr);
+}
+
+Snapshot NativeRunner::run(const Case& c) {
+  Snapshot s;
+  if (c.code.size() > kSeqMax) { s.note = "sequence too long"; return s; }
+  bool compat = c.mode == Mode::Compat32;
+  u8* seq = at(kSeqAddr);
+  std::memcpy(seq, c.code.data(), c.code.size());
+  if (compat) {
+    Asm a(false);
+    a.modrm(4, {0xFF}, 5, false, RM::m(abs_mem(kFarBack)));   // JMP FAR [m16:32] back to 64-bit code
+    std::memcpy(seq + c.code.size(), a.bytes().data(), a.size());
+  } else {
+    std::memcpy(seq + c.code.size(), g_epi64.data(), g_epi64.size());
+  }
+  std::memcpy(at(kDataBase), c.data.data(), kPage);
+  std::memcpy(at(kStackBase), c.stack.data(), kPage);
+  std::memcpy(at(kInGpr), c.gpr.data(), 128);
+  std::memcpy(at(kInFlags), &c.rflags, 8);
+
+  g_fault_out = &s;
+  if (sigsetjmp(g_jmp, 1) == 0) {
+    g_in_native = 1;
+    reinterpret_cast<void (*)()>(compat ? kPro32 : kPro64)();
+    g_in_native = 0;
+    std::memcpy(s.gpr.data(), at(kOutGpr), 128);
+    std::memcpy(&s.rflags, at(kOutFlags), 8);
+  }
+  g_fault_out = nullptr;
+  s.data.assign(at(kDataBase), at(kDataBase) + kPage);
+  s.stack.assign(at(kStackBase), at(kStackBase) + kPage);
+  return s;
+}
+
+}  // namespace rv::oracle

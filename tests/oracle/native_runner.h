@@ -1,0 +1,25 @@
+// Runs a Case on the host CPU (x86-64 Linux).
+//
+// The code page at kCodeBase holds a prologue that loads every GPR and RFLAGS from a control
+// block, jumps to the sequence at kSeqAddr (for 32-bit cases: a far jump through an m16:32
+// pointer to selector 0x23, Linux's 32-bit user code segment), and an epilogue that stores
+// them back (32-bit code first far-jumps back to selector 0x33). The whole thing is called as
+// a C function. A fault (SIGFPE, SIGSEGV, SIGILL, SIGBUS, SIGTRAP) is caught on an alternate
+// signal stack; the handler records the vector (ucontext TRAPNO) and registers and
+// siglongjmps back. Meant to run in a forked worker: a real crash only kills the worker.
+#pragma once
+#include "tests/oracle/oracle.h"
+
+namespace rv::oracle {
+
+class NativeRunner {
+ public:
+  // Maps the fixed pages (MAP_FIXED_NOREPLACE). Call once, before forking workers; throws
+  // std::runtime_error if an address is taken.
+  static void map_pages();
+  // Installs the signal handlers and the alternate stack (in the worker).
+  static void install_handlers();
+  static Snapshot run(const Case& c);
+};
+
+}  // namespace rv::oracle

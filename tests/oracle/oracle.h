@@ -1,0 +1,76 @@
+// The "real CPU as oracle" differential harness (DESIGN.md, testing ladder).
+//
+// A test case is a short random sequence of user-level integer instructions plus a start
+// state (general registers, RFLAGS, a data page and a stack page). It runs twice from the
+// same state: natively on the host (native_runner.cpp, in a forked worker, 64-bit code or a
+// 32-bit compatibility-mode segment) and in our interpreter (interp_runner.cpp, long mode,
+// 64-bit or compatibility-mode CS). Every general register, RFLAGS less the bits the SDM
+// leaves undefined for the instructions executed, and the data and stack pages must match;
+// so must the exception vector and state if the sequence faults (#DE from DIV, ...).
+//
+// Both runs see the same virtual layout, so RIP-relative operands, CALL return addresses and
+// absolute jump targets agree:
+//
+//   kCodeBase  0x10000000  native prologue/epilogue and control block (interpreter: unused)
+//   kSeqAddr   0x10001000  the sequence; natively followed by the epilogue, in the
+//                          interpreter by HLT (a #GP at CPL 3 that ends the run)
+//   kDataBase  0x20000000  data page: every memory operand points into it
+//   kStackBase 0x30000000  stack page: RSP starts at kStackTop
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include "memory/types.h"
+
+namespace rv::oracle {
+
+constexpr u64 kCodeBase = 0x10000000;
+constexpr u64 kSeqAddr = 0x10001000;
+constexpr u64 kSeqMax = 0xC00;          // bytes of sequence; the rest of the page is epilogue
+constexpr u64 kDataBase = 0x20000000;
+constexpr u64 kStackBase = 0x30000000;
+constexpr u64 kStackTop = kStackBase + 0x800;
+constexpr unsigned kPage = 4096;
+
+enum class Mode : u8 { Long64, Compat32 };
+
+inline const char* mode_name(Mode m) { return m == Mode::Long64 ? "64" : "32"; }
+
+// The arithmetic flags plus DF: the RFLAGS bits a user-level sequence can change and we compare.
+constexpr u64 kFlagCF = 1u << 0, kFlagPF = 1u << 2, kFlagAF = 1u << 4, kFlagZF = 1u << 6,
+              kFlagSF = 1u << 7, kFlagDF = 1u << 10, kFlagOF = 1u << 11;
+constexpr u64 kArith6 = kFlagCF | kFlagPF | kFlagAF | kFlagZF | kFlagSF | kFlagOF;
+constexpr u64 kComparedFlags = kArith6 | kFlagDF;
+
+// A machine state as both runs report it.
+struct Snapshot {
+  std::array<u64, 16> gpr{};
+  u64 rflags = 0;
+  int vector = -1;       // -1: ran to the end; else the exception vector (0 #DE, 6 #UD, 13 #GP...)
+  u64 fault_rip = 0;     // RIP of the faulting instruction (vector >= 0)
+  std::string note;      // runner-level problem ("interpreter did not stop", ...), empty if none
+  std::vector<u8> data;  // data page after the run
+  std::vector<u8> stack; // stack page after the run
+};
+
+// One generated case, ready to run.
+struct Case {
+  u64 seed = 0;
+  Mode mode = Mode::Long64;
+  std::vector<u8> code;                 // the sequence (placed at kSeqAddr)
+  std::array<u64, 16> gpr{};
+  u64 rflags = 0x202;
+  std::vector<u8> data, stack;          // initial page contents
+  u64 undef_end = 0;                    // flags undefined at the end of the sequence
+  // Per item: start offset in `code`, the flags undefined on entry and after it, and the
+  // template that produced it (for fault masks and reports).
+  std::vector<u32> item_offset;
+  std::vector<u64> item_undef_in, item_undef_out;
+  std::vector<std::string> item_name;
+
+  // Flags undefined at a fault at `rip` (conservative: entry | exit of the item holding it).
+  u64 undef_at(u64 rip) const;
+};
+
+}  // namespace rv::oracle

@@ -1,0 +1,139 @@
+#include "tests/oracle/report.h"
+
+#include <capstone/capstone.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "tests/oracle/generator.h"
+
+namespace rv::oracle {
+namespace {
+
+const char* const kRegNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string vector_name(int v) {
+  static const char* const kNames[] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "?9",
+                                       "#TS", "#NP", "#SS", "#GP", "#PF", "?15", "#MF", "#AC"};
+  if (v < 0) return "no fault";
+  if (v < 18) return kNames[v];
+  return fmt("vector %d", v);
+}
+
+void mem_diff(std::string& out, const char* what, u64 base, const std::vector<u8>& n, const std::vector<u8>& i) {
+  if (n.size() != i.size()) { out += fmt("  %s: page missing in one run\n", what); return; }
+  unsigned shown = 0, total = 0;
+  for (size_t k = 0; k < n.size(); k++) {
+    if (n[k] == i[k]) continue;
+    total++;
+    if (shown++ < 8) out += fmt("  %s byte 0x%" PRIx64 ": native %02x interp %02x\n", what, base + k, n[k], i[k]);
+  }
+  if (total > 8) out += fmt("  %s: %u bytes differ in all\n", what, total);
+}
+
+}  // namespace
+
+std::string hex(const std::vector<u8>& bytes) {
+  std::string s;
+  for (u8 b : bytes) s += fmt("%02x ", b);
+  if (!s.empty()) s.pop_back();
+  return s;
+}
+
+std::string compare(const Case& c, const Snapshot& n, const Snapshot& i) {
+  std::string out;
+  if (!n.note.empty()) out += "  native: " + n.note + "\n";
+  if (!i.note.empty()) out += "  interp: " + i.note + "\n";
+  if (!out.empty()) return out;
+  bool m32 = c.mode == Mode::Compat32;
+  u64 wmask = m32 ? 0xFFFFFFFFull : ~0ull;
+  if (n.vector != i.vector) {
+    out += fmt("  exception: native %s", vector_name(n.vector).c_str());
+    if (n.vector >= 0) out += fmt(" at %" PRIx64, n.fault_rip & wmask);
+    out += fmt(", interp %s", vector_name(i.vector).c_str());
+    if (i.vector >= 0) out += fmt(" at %" PRIx64, i.fault_rip & wmask);
+    out += "\n";
+    return out;
+  }
+  if (n.vector >= 0 && (n.fault_rip & wmask) != (i.fault_rip & wmask))
+    out += fmt("  fault rip: native %" PRIx64 " interp %" PRIx64 "\n", n.fault_rip & wmask, i.fault_rip & wmask);
+  for (int r = 0; r < (m32 ? 8 : 16); r++) {
+    if ((n.gpr[r] & wmask) != (i.gpr[r] & wmask))
+      out += fmt("  %s: native %016" PRIx64 " interp %016" PRIx64 "\n", kRegNames[r], n.gpr[r] & wmask, i.gpr[r] & wmask);
+  }
+  u64 undef = n.vector < 0 ? c.undef_end : c.undef_at(n.fault_rip & wmask);
+  u64 fm = kComparedFlags & ~undef;
+  if ((n.rflags & fm) != (i.rflags & fm)) {
+    std::string a, b, u;
+    out += fmt("  rflags: native %04" PRIx64 " interp %04" PRIx64 " differ in [%s] (not compared: [%s])\n",
+               n.rflags & kComparedFlags, i.rflags & kComparedFlags, flag_names((n.rflags ^ i.rflags) & fm, a),
+               flag_names(undef, u));
+  }
+  mem_diff(out, "data", kDataBase, n.data, i.data);
+  mem_diff(out, "stack", kStackBase, n.stack, i.stack);
+  return out;
+}
+
+std::string disassembly(const Case& c) {
+  std::string out;
+  csh h;
+  if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return "  (capstone unavailable)\n";
+  for (size_t it = 0; it < c.item_offset.size(); it++) {
+    size_t lo = c.item_offset[it], hi = it + 1 < c.item_offset.size() ? c.item_offset[it + 1] : c.code.size();
+    std::string in, o;
+    out += fmt("    #%zu %s  (undefined flags in: %s, out: %s)\n", it, c.item_name[it].c_str(),
+               flag_names(c.item_undef_in[it], in), flag_names(c.item_undef_out[it], o));
+    cs_insn* insn = nullptr;
+    size_t n = cs_disasm(h, c.code.data() + lo, hi - lo, kSeqAddr + lo, 0, &insn);
+    size_t done = lo;
+    for (size_t k = 0; k < n; k++) {
+      std::string bytes;
+      for (unsigned b = 0; b < insn[k].size; b++) bytes += fmt("%02x ", insn[k].bytes[b]);
+      out += fmt("      %08" PRIx64 "  %-30s %s %s\n", insn[k].address, bytes.c_str(), insn[k].mnemonic, insn[k].op_str);
+      done += insn[k].size;
+    }
+    if (n) cs_free(insn, n);
+    if (done < hi) {
+      std::vector<u8> rest(c.code.begin() + static_cast<long>(done), c.code.begin() + static_cast<long>(hi));
+      out += fmt("      %08" PRIx64 "  %s (capstone cannot decode)\n", kSeqAddr + done, hex(rest).c_str());
+    }
+  }
+  cs_close(&h);
+  return out;
+}
+
+std::string state_line(const Case& c) {
+  std::string out = "    ";
+  bool m32 = c.mode == Mode::Compat32;
+  for (int r = 0; r < (m32 ? 8 : 16); r++) {
+    out += fmt("%s=%016" PRIx64 "%s", kRegNames[r], c.gpr[r], r % 4 == 3 ? "\n    " : " ");
+  }
+  std::string f;
+  out += fmt("rflags=%" PRIx64 " [%s]\n", c.rflags, flag_names(c.rflags & kComparedFlags, f));
+  return out;
+}
+
+std::string result_line(Mode mode, const Snapshot& s) {
+  std::string out = "    ";
+  bool m32 = mode == Mode::Compat32;
+  for (int r = 0; r < (m32 ? 8 : 16); r++)
+    out += fmt("%s=%016" PRIx64 "%s", kRegNames[r], s.gpr[r], r % 4 == 3 ? "\n    " : " ");
+  std::string f;
+  out += fmt("rflags=%" PRIx64 " [%s]", s.rflags, flag_names(s.rflags & kComparedFlags, f));
+  if (s.vector >= 0) out += fmt(" %s at %" PRIx64, vector_name(s.vector).c_str(), s.fault_rip);
+  if (!s.note.empty()) out += " (" + s.note + ")";
+  return out + "\n";
+}
+
+}  // namespace rv::oracle

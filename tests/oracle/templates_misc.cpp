@@ -1,0 +1,196 @@
+// Templates: stack (PUSH/POP, PUSHF/POPF, PUSHA/POPA, ENTER/LEAVE), string instructions with
+// REP, forward control transfers (Jcc, JMP, LOOP, JrCXZ, CALL, RET, indirect JMP), BCD,
+// SALC, XLAT. Flags per SDM Vol.2 "Flags Affected".
+#include "tests/oracle/templates_common.h"
+
+namespace rv::oracle {
+namespace {
+
+constexpr u8 kRAX = 0, kRCX = 1, kRBX = 3, kRSP = 4, kRBP = 5, kRSI = 6, kRDI = 7;
+
+unsigned stack_size(Gen& g) { return g.rng.chance(20) ? 2 : (g.l64 ? 8 : 4); }
+// PUSH/POP's operand size: 8 is the default in 64-bit mode (no REX.W needed).
+unsigned enc_size(unsigned s) { return s == 8 ? 4 : s; }
+
+void push_pop(Gen& g) {
+  unsigned s = stack_size(g);
+  switch (g.rng.below(6)) {
+    case 0: g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(g.l64 ? 16 : 8))); break;
+    case 1: g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst()); break;
+    case 2:
+      if (g.rng.chance(50)) g.a.plain(enc_size(s), {0x6A}, 1, g.value(1));
+      else g.a.plain(enc_size(s), {0x68}, s == 2 ? 2 : 4, g.value(4));
+      break;
+    case 3: g.insn(enc_size(s), {0xFF}, 6, false, RM::m(g.mem(s))); break;
+    case 4: g.insn(enc_size(s), {0x8F}, 0, false, RM::m(g.mem(s))); break;   // [rsp+d] uses the popped RSP
+    default:
+      g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(g.l64 ? 16 : 8)));
+      g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst());
+  }
+}
+
+void pushf_popf(Gen& g) {
+  unsigned s = stack_size(g);
+  switch (g.rng.below(3)) {
+    case 0: g.reads(kArith6); g.a.plain(enc_size(s), {0x9C}); break;
+    case 1: g.reads(kArith6); g.a.plain(enc_size(s), {0x9C}); g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst()); break;
+    default: {
+      // Only the arithmetic flags and DF: TF would trap, AC faults misaligned accesses
+      // under Linux (CR0.AM=1), IF/IOPL are not writable at CPL 3.
+      u64 v = 0x202 | (g.rng.next() & kArith6) | (g.rng.chance(30) ? kFlagDF : 0);
+      g.a.plain(enc_size(s), {0x68}, s == 2 ? 2 : 4, v);
+      g.a.plain(enc_size(s), {0x9D});
+      g.effect(kArith6, 0);
+    }
+  }
+}
+
+void pusha_popa(Gen& g) {
+  unsigned s = g.rng.chance(25) ? 2 : 4;
+  if (g.rng.chance(50)) { g.a.plain(s, {0x60}); return; }
+  if (g.rng.chance(50)) g.a.plain(s, {0x60});
+  g.a.plain(s, {0x61});
+}
+
+void enter_leave(Gen& g) {
+  unsigned s = stack_size(g);
+  u8 level = static_cast<u8>(g.rng.chance(50) ? 0 : g.rng.below(g.rng.chance(90) ? 4 : 9));
+  if (level > 1 || g.rng.chance(30)) g.set_reg(kRBP, kStackBase + 0x600 + g.rng.below(0x400));
+  g.a.plain(enc_size(s), {0xC8}, 2, g.rng.below(0x101));
+  g.a.byte(level);
+  if (g.rng.chance(30)) g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(8)));
+  if (g.rng.chance(75)) g.a.plain(enc_size(s), {0xC9});
+}
+
+// MOVS CMPS STOS LODS SCAS.
+void string_op(Gen& g) {
+  static const u8 kOpc[] = {0xA4, 0xA6, 0xAA, 0xAC, 0xAE};
+  unsigned kind = g.rng.below(5), size = g.osize_any();
+  bool cmp = kind == 1 || kind == 4;
+  Prefixes p;
+  unsigned r = g.rng.below(3);
+  if (r == 1) p.rep = 0xF3;
+  else if (r == 2 && cmp) p.rep = 0xF2;
+  if (g.l64 && g.rng.chance(20)) p.a67 = true;
+  if ((kind <= 1 || kind == 3) && g.rng.chance(15)) { static const u8 kSeg[] = {0x26, 0x2E, 0x36, 0x3E}; p.seg = g.rng.pick(kSeg); }
+  if (g.rng.chance(50)) g.a.byte(g.rng.chance(50) ? 0xFC : 0xFD);   // CLD / STD
+  u64 si = kDataBase + 0x200 + g.rng.below(0xC00), di = kDataBase + 0x200 + g.rng.below(0xC00);
+  if (kind == 1 && g.rng.chance(30)) di = si;   // equal strings: REPE runs to the end
+  u32 count = g.rng.below(13);
+  if (kind != 2 && kind != 4) g.set_reg(kRSI, si);
+  if (kind != 3) g.set_reg(kRDI, di);
+  if (p.rep) g.set_reg(kRCX, count);
+  g.a.plain(size, {static_cast<u8>(kOpc[kind] + (size == 1 ? 0 : 1))}, 0, 0, p);
+  if (cmp && (!p.rep || count != 0)) g.effect(kArith6, 0);
+}
+
+void jumps(Gen& g) {
+  switch (g.rng.below(10)) {
+    case 0: {
+      u8 cc = static_cast<u8>(g.rng.below(16));
+      g.reads(cc_reads(cc));
+      g.a.raw({static_cast<u8>(0x70 + cc), 0});
+      g.jump_fixup(Fixup::Rel8, 1);
+      break;
+    }
+    case 1: {
+      u8 cc = static_cast<u8>(g.rng.below(16));
+      g.reads(cc_reads(cc));
+      g.a.raw({0x0F, static_cast<u8>(0x80 + cc), 0, 0, 0, 0});
+      g.jump_fixup(Fixup::Rel32, 4);
+      break;
+    }
+    case 2:
+      if (g.rng.chance(50)) { g.a.raw({0xEB, 0}); g.jump_fixup(Fixup::Rel8, 1); }
+      else { g.a.raw({0xE9, 0, 0, 0, 0}); g.jump_fixup(Fixup::Rel32, 4); }
+      break;
+    case 3: {   // LOOP / LOOPE / LOOPNE
+      u8 opc = static_cast<u8>(0xE0 + g.rng.below(3));
+      if (g.rng.chance(50)) g.set_reg(kRCX, g.rng.below(3));
+      if (opc != 0xE2) g.reads(kFlagZF);
+      if (g.rng.chance(20)) g.a.byte(0x67);
+      g.a.raw({opc, 0});
+      g.jump_fixup(Fixup::Rel8, 1);
+      break;
+    }
+    case 4:     // JrCXZ
+      if (g.rng.chance(50)) g.set_reg(kRCX, g.rng.below(2));
+      if (g.rng.chance(20)) g.a.byte(0x67);
+      g.a.raw({0xE3, 0});
+      g.jump_fixup(Fixup::Rel8, 1);
+      break;
+    case 5:     // CALL next; POP r: the return address is the next RIP
+      g.a.raw({0xE8, 0, 0, 0, 0});
+      g.a.opreg(4, {}, 0x58, g.gpr_dst());
+      break;
+    case 6:     // CALL forward (the return address stays on the stack)
+      g.a.raw({0xE8, 0, 0, 0, 0});
+      g.jump_fixup(Fixup::Rel32, 4);
+      break;
+    case 7: {   // PUSH target; RET [imm16]
+      g.a.raw({0x68, 0, 0, 0, 0});
+      g.jump_fixup(Fixup::Abs32, 4);
+      if (g.rng.chance(30)) g.a.raw({0xC2, static_cast<u8>(g.rng.below(5) * (g.l64 ? 8 : 4)), 0});
+      else g.a.byte(0xC3);
+      break;
+    }
+    case 8: {   // MOV r, target; JMP r
+      u8 r = g.gpr_dst();
+      g.a.opreg(4, {}, 0xB8, r, 4, 0);
+      g.jump_fixup(Fixup::Abs32, 4);
+      g.a.modrm(4, {0xFF}, 4, false, RM::r(r));
+      break;
+    }
+    default: {  // MOV [m], target; JMP [m]
+      unsigned s = g.l64 ? 8 : 4;
+      Mem m = g.mem(s, 1, false);
+      g.insn(s, {0xC7}, 0, false, RM::m(m), 4, 0);
+      g.jump_fixup(Fixup::Abs32, 4);
+      g.insn(4, {0xFF}, 4, false, RM::m(m));
+    }
+  }
+}
+
+void bcd(Gen& g) {
+  if (g.rng.chance(50)) g.set_reg(kRAX, g.value(2));
+  switch (g.rng.below(6)) {
+    case 0: case 1:   // DAA / DAS
+      g.reads(kFlagAF | kFlagCF);
+      g.a.byte(g.rng.chance(50) ? 0x27 : 0x2F);
+      g.effect(kArith6 & ~kFlagOF, kFlagOF);
+      break;
+    case 2: case 3:   // AAA / AAS
+      g.reads(kFlagAF);
+      g.a.byte(g.rng.chance(50) ? 0x37 : 0x3F);
+      g.effect(kFlagAF | kFlagCF, kFlagOF | kFlagSF | kFlagZF | kFlagPF);
+      break;
+    default: {        // AAM / AAD with imm8 (AAM 0 raises #DE)
+      u8 imm = g.rng.chance(60) ? 10 : static_cast<u8>(g.rng.below(256));
+      g.a.raw({static_cast<u8>(g.rng.chance(50) ? 0xD4 : 0xD5), imm});
+      g.effect(kFlagSF | kFlagZF | kFlagPF, kFlagOF | kFlagAF | kFlagCF);
+    }
+  }
+}
+
+void salc(Gen& g) { g.reads(kFlagCF); g.a.byte(0xD6); }
+
+void xlat(Gen& g) {
+  g.set_reg(kRBX, kDataBase + g.rng.below(kPage - 256));
+  g.a.plain(g.l64 && g.rng.chance(30) ? 8 : 4, {0xD7});
+}
+
+}  // namespace
+
+void add_misc_templates(std::vector<Template>& t) {
+  t.push_back({"push_pop", 3, 0, push_pop});
+  t.push_back({"pushf_popf", 3, 0, pushf_popf});
+  t.push_back({"pusha_popa", 2, 0, pusha_popa});
+  t.push_back({"enter_leave", 3, 0, enter_leave});
+  t.push_back({"string", 3, 0, string_op});
+  t.push_back({"jumps", 3, 0, jumps});
+  t.push_back({"bcd", 2, 0, bcd});
+  t.push_back({"salc", 2, 0, salc});
+  t.push_back({"xlat", 3, 0, xlat});
+}
+
+}  // namespace rv::oracle
