@@ -78,7 +78,7 @@ GateTarget check_call_gate(Cpu& cpu, u16 gate_sel, u64 g, u64 g_addr) {
 }
 
 // JMP/CALL to a TSS or task gate: the checks of SDM Vol.3A §7.3, then the (missing) switch.
-[[noreturn]] void task_transfer(Cpu& cpu, u16 sel, u64 d) {
+void task_transfer(Cpu& cpu, u16 sel, u64 d, TaskSource src) {
   const u16 err = sel & 0xFFFC;
   if (lma(cpu)) cpu.fault(kGP, err);   // no task switches in IA-32e mode
   if (desc::dpl(d) < cpu.cpl() || desc::dpl(d) < (sel & 3)) cpu.fault(kGP, err);
@@ -96,8 +96,7 @@ GateTarget check_call_gate(Cpu& cpu, u16 gate_sel, u64 g, u64 g_addr) {
   if (!desc::present(tss)) cpu.fault(kNP, tss_sel & 0xFFFC);
   u32 min_limit = desc::type(tss) == desc::kTss32Avail ? 0x67 : 0x2B;
   if (desc::limit(tss) < min_limit) cpu.fault(kTS, tss_sel & 0xFFFC);
-  RV_UNIMPLEMENTED("hardware task switch (JMP/CALL to TSS %04x)", tss_sel);
-  cpu.fault_no_error(kUD);
+  task_switch(cpu, tss_sel, tss, src, false, 0, 0);
 }
 
 }  // namespace
@@ -142,7 +141,7 @@ void Cpu::far_jump(u16 sel, u64 off, unsigned osize) {
     case desc::kTss32Avail:
     case desc::kTss16Busy:
     case desc::kTss32Busy:
-      task_transfer(*this, sel, d);
+      return task_transfer(*this, sel, d, TaskSource::Jmp);
     default:
       fault(kGP, err);
   }
@@ -189,7 +188,7 @@ void Cpu::far_call(u16 sel, u64 off, unsigned osize) {
     case desc::kTss32Avail:
     case desc::kTss16Busy:
     case desc::kTss32Busy:
-      task_transfer(*this, sel, d);
+      return task_transfer(*this, sel, d, TaskSource::Call);
     default:
       fault(kGP, err);
   }
@@ -343,9 +342,14 @@ void Cpu::iret(unsigned osize) {
   }
 
   if (old_flags & kFlagNT) {
+    // Return to the previous task (SDM Vol.2 IRET "TASK-RETURN").
     if (lma(*this)) fault(kGP, 0);
-    RV_UNIMPLEMENTED("IRET with NT=1 (task return)");
-    fault_no_error(kUD);
+    u16 link = static_cast<u16>(read_sys(m_s.tr.base & 0xFFFFFFFF, 2));
+    u64 td;
+    if ((link & 4) || !fetch_descriptor(*this, link, td) || desc::is_segment(td) ||
+        (desc::type(td) != desc::kTss32Busy && desc::type(td) != desc::kTss16Busy))
+      fault(kTS, link & 0xFFFC);
+    return task_switch(*this, link, td, TaskSource::Iret, false, 0, 0);
   }
   StackReader r(*this);
   u64 off = r.pop(osize);
@@ -353,8 +357,23 @@ void Cpu::iret(unsigned osize) {
   u64 fl = r.pop(osize);
   if (osize == 2) fl &= 0xFFFF;
   if ((fl & kFlagVM) && m_cpl == 0 && osize == 4 && !lma(*this)) {
-    RV_UNIMPLEMENTED("IRET to virtual-8086 mode");
-    fault_no_error(kUD);
+    // Return to virtual-8086 mode (SDM Vol.2 IRET "RETURN-TO-VIRTUAL-8086-MODE"): the frame
+    // also holds ESP, SS, ES, DS, FS, GS; EFLAGS is taken whole.
+    u64 new_sp = r.pop(4);
+    u16 sels[5];   // SS ES DS FS GS
+    for (u16& v : sels) v = static_cast<u16>(r.pop(4));
+    if ((off & 0xFFFFFFFF) > 0xFFFF) fault(kGP, 0);
+    set_rflags(fl & 0xFFFFFFFF);
+    load_seg_real(CS, sel);
+    load_seg_real(SS, sels[0]);
+    load_seg_real(ES, sels[1]);
+    load_seg_real(DS, sels[2]);
+    load_seg_real(FS, sels[3]);
+    load_seg_real(GS, sels[4]);
+    m_s.gpr[RSP] = new_sp & 0xFFFFFFFF;
+    m_s.rip = off & 0xFFFF;
+    mode_changed();
+    return;
   }
   const u16 err = sel & 0xFFFC;
   const u8 rpl = sel & 3;

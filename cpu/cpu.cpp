@@ -6,6 +6,7 @@
 
 #include "cpu/disasm.h"
 #include "cpu/interp/handlers.h"
+#include "cpu/interp/threaded.h"
 #include "memory/log.h"
 
 namespace rv {
@@ -65,6 +66,12 @@ const LockableTable kLockable;
 
 void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
 
+Threaded select_threaded(const DecodedInsn& d) {
+  if (RV_UNLIKELY(d.lock)) return interp::threaded_generic;
+  Threaded t = interp::threaded_table()[static_cast<unsigned>(d.op)];
+  return t ? t : interp::threaded_generic;
+}
+
 Handler select_handler(const DecodedInsn& d) {
   if (RV_UNLIKELY(d.lock)) {
     bool grp1_cmp = (d.op == OpId::GRP1_Eb_Ib || d.op == OpId::GRP1_Ev_Iz || d.op == OpId::GRP1_Eb_Ib82 ||
@@ -85,8 +92,13 @@ struct Cpu::Block {
   u64 la = 0;         // linear address when built (for CS limit checks: span)
   u32 span = 0;       // bytes covered
   bool valid = true;
-  struct Slot { Handler h; DecodedInsn d; };
-  std::vector<Slot> insns;
+  // Direct links to the blocks that followed this one (block chaining). A link is used only
+  // while the cache epoch is unchanged: TLB flushes, mode/CPL changes and invalidations bump it.
+  Block* link[2] = {nullptr, nullptr};
+  u64 link_la[2] = {~0ull, ~0ull};
+  u64 link_epoch[2] = {0, 0};
+  u8 link_next = 0;
+  std::vector<Slot> insns;   // the instructions, then a sentinel slot
 };
 
 struct Cpu::BlockCache {
@@ -146,12 +158,14 @@ void Cpu::reset() {
 }
 
 void Cpu::state_changed() {
+  m_epoch++;
   m_blocks->clear();
   tlb_flush(true);
   mode_changed();
 }
 
 void Cpu::on_code_write(u64 page) {
+  m_epoch++;
   m_blocks->drop_page(page);
   m_block_abort = true;   // the running block may be among them: stop after this instruction
   // Pages that hold code never have write tags; nothing to do in the TLB here.
@@ -170,13 +184,6 @@ void Cpu::set_arith_flags(u64 bits, u64 which) {
   u64 f = rflags();
   m_s.rflags = (f & ~which) | (bits & which);
   m_s.lazy.op = LazyOp::None;
-}
-
-u64 Cpu::ea(const DecodedInsn& d) const {
-  u64 a = static_cast<u64>(static_cast<i64>(d.disp));
-  if (d.base != kNoReg) a += d.base == kRipReg ? m_s.rip : m_s.gpr[d.base];
-  if (d.index != kNoReg) a += m_s.gpr[d.index] << d.scale;
-  return d.asize == 8 ? a : a & mask_of(d.asize);
 }
 
 void Cpu::probe_write(u8 seg, u64 off, unsigned size) {
@@ -250,6 +257,29 @@ Cpu::Block* Cpu::get_block() {
   return b;
 }
 
+// The block that continues execution after `b`: through one of b's links when valid, else
+// through the full lookup, then remembered as a link.
+Cpu::Block* Cpu::next_block(Block* b) {
+  const Segment& cs = m_s.seg[CS];
+  u64 la = long64() ? m_s.rip : (cs.base + m_s.rip) & 0xFFFFFFFF;
+  for (int i = 0; i < 2; i++) {
+    if (b->link_la[i] == la && b->link_epoch[i] == m_epoch) {
+      Block* n = b->link[i];
+      if (!long64() && m_s.rip + n->span - 1 > cs.limit) return nullptr;
+      return n;
+    }
+  }
+  Block* n = get_block();
+  if (n) {
+    int i = b->link_next;
+    b->link_next ^= 1;
+    b->link[i] = n;
+    b->link_la[i] = la;
+    b->link_epoch[i] = m_epoch;
+  }
+  return n;
+}
+
 Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
   auto blk = std::make_unique<Block>();
   blk->key = (pa << 2) | static_cast<u64>(m_mode);
@@ -269,12 +299,13 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     DecodedInsn d;
     DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
     if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
-    blk->insns.push_back({select_handler(d), d});
+    blk->insns.push_back({select_threaded(d), select_handler(d), d});
     off += d.len;
     bool ends = kEndsBlock.t[static_cast<unsigned>(d.op)] || (d.rep && is_string_op(d.op));
     if (ends || off >= kPageSize) break;
   }
   if (blk->insns.empty()) return nullptr;
+  blk->insns.push_back({interp::threaded_stop, nullptr, DecodedInsn{}});
   blk->span = off - static_cast<unsigned>(pa & 0xFFF);
   if (!pm.host) return nullptr;   // never cache code from MMIO
   if (m_mem.mark_code(page)) {
@@ -386,6 +417,7 @@ void Cpu::step_traced() {
 StopReason Cpu::run(u64 max_insns) {
   const u64 end = m_s.icount + max_insns;
   m_stop_requested = false;
+  m_budget_end = end;
   while (true) {
     if (m_triple) return StopReason::TripleFault;
     if (m_stop_requested) { m_stop_requested = false; return StopReason::Requested; }
@@ -396,7 +428,6 @@ StopReason Cpu::run(u64 max_insns) {
       return StopReason::Halted;
     }
     m_blocks->graveyard.clear();
-    m_budget_end = end;
     if (RV_UNLIKELY(m_trace || (m_s.rflags & kFlagTF))) {
       step_traced();
       continue;
@@ -408,16 +439,16 @@ StopReason Cpu::run(u64 max_insns) {
         exec_one_uncached();
         continue;
       }
-      const Block::Slot* s = b->insns.data();
-      u64 n = std::min<u64>(b->insns.size(), end - m_s.icount);
-      const Block::Slot* last = s + n;
       m_block_abort = false;
-      do {
-        m_insn_start = m_s.rip;
-        m_s.rip += s->d.len;
-        s->h(*this, s->d);
-        m_s.icount++;
-      } while (++s != last && !m_block_abort);
+      // Chained execution: block after block until something needs the outer loop's
+      // attention (end_block() from a handler, the budget, or a deliverable interrupt).
+      for (;;) {
+        const Slot* s = b->insns.data();
+        s->t(*this, s);
+        if (m_block_abort || m_s.icount >= end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
+        b = next_block(b);
+        if (!b) break;
+      }
     } catch (const GuestFault& f) {
       handle_fault(f);
     }

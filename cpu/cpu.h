@@ -31,6 +31,8 @@
 #include "memory/io_bus.h"
 #include "memory/phys_memory.h"
 
+#define RV_INLINE __attribute__((always_inline)) inline
+
 namespace rv {
 
 // Exception vectors (SDM Vol.3A Table 6-1).
@@ -58,6 +60,18 @@ enum class Access : u8 { Read = 0, Write = 1, Exec = 2 };
 
 class Cpu;
 using Handler = void (*)(Cpu&, const DecodedInsn&);
+
+// A block's instruction slot. `t` is its threaded form: it runs the instruction and then
+// tail-calls the next slot's `t`, so every handler has its own indirect branch and the host's
+// predictor learns guest instruction sequences (interp/threaded.h). A block ends with a
+// sentinel slot whose `t` returns.
+struct Slot;
+using Threaded = void (*)(Cpu&, const Slot*);
+struct Slot {
+  Threaded t;
+  Handler h;
+  DecodedInsn d;
+};
 
 // Per-instruction observer for --trace and the debugger; when set, execution steps one
 // instruction at a time.
@@ -111,7 +125,7 @@ class Cpu {
   bool of() const { return flag_of(m_s); }
   bool pf() const { return flag_pf(m_s); }
   bool af() const { return flag_af(m_s); }
-  bool cond(u8 cc) const { return eval_cond(m_s, cc); }
+  RV_INLINE bool cond(u8 cc) const { return eval_cond(m_s, cc); }
   void set_lazy(LazyOp op, u8 size, u64 res, u64 a, u64 b, u8 cin = 0) {
     m_s.lazy.op = op; m_s.lazy.size = size; m_s.lazy.res = res; m_s.lazy.a = a; m_s.lazy.b = b; m_s.lazy.cin = cin;
   }
@@ -138,12 +152,17 @@ class Cpu {
   static constexpr u64 mask_of(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
 
   // ---- operands (ModRM E/G) ----
-  u64 ea(const DecodedInsn& d) const;     // offset of the memory operand, masked to asize
-  u64 read_E(const DecodedInsn& d, unsigned size) {
+  u64 ea(const DecodedInsn& d) const {   // offset of the memory operand, masked to asize
+    u64 a = static_cast<u64>(static_cast<i64>(d.disp));
+    if (d.base != kNoReg) a += d.base == kRipReg ? m_s.rip : m_s.gpr[d.base];
+    if (d.index != kNoReg) a += m_s.gpr[d.index] << d.scale;
+    return d.asize == 8 ? a : a & mask_of(d.asize);
+  }
+  RV_INLINE u64 read_E(const DecodedInsn& d, unsigned size) {
     if (d.mod == 3) return read_reg(d.rm, size, d.rex);
     return read_mem(d.seg, ea(d), size);
   }
-  void write_E(const DecodedInsn& d, unsigned size, u64 v) {
+  RV_INLINE void write_E(const DecodedInsn& d, unsigned size, u64 v) {
     if (d.mod == 3) return write_reg(d.rm, size, d.rex, v);
     write_mem(d.seg, ea(d), size, v);
   }
@@ -151,11 +170,11 @@ class Cpu {
   void write_G(const DecodedInsn& d, unsigned size, u64 v) { write_reg(d.reg, size, d.rex, v); }
 
   // ---- memory through segmentation and paging; may fault ----
-  u64 read_mem(u8 seg, u64 off, unsigned size) { return read_lin(seg_linear(seg, off, size, Access::Read), size); }
-  void write_mem(u8 seg, u64 off, unsigned size, u64 v) { write_lin(seg_linear(seg, off, size, Access::Write), size, v); }
+  RV_INLINE u64 read_mem(u8 seg, u64 off, unsigned size) { return read_lin(seg_linear(seg, off, size, Access::Read), size); }
+  RV_INLINE void write_mem(u8 seg, u64 off, unsigned size, u64 v) { write_lin(seg_linear(seg, off, size, Access::Write), size, v); }
   // Checks that a write would succeed (segment and page), without writing.
   void probe_write(u8 seg, u64 off, unsigned size);
-  u64 seg_linear(u8 seg, u64 off, unsigned size, Access acc) {
+  RV_INLINE u64 seg_linear(u8 seg, u64 off, unsigned size, Access acc) {
     if (RV_LIKELY(m_mode == CpuMode::Long64)) {
       u64 la = off + (seg >= FS ? m_s.seg[seg].base : 0);
       if (RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) canonical_fault(seg);
@@ -163,7 +182,7 @@ class Cpu {
     }
     return seg_linear_legacy(seg, off, size, acc);
   }
-  u64 read_lin(u64 la, unsigned size) {
+  RV_INLINE u64 read_lin(u64 la, unsigned size) {
     const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
     if (RV_LIKELY(e.tag_r == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
       u64 v = 0;
@@ -172,7 +191,7 @@ class Cpu {
     }
     return read_lin_slow(la, size, m_tlb_user);
   }
-  void write_lin(u64 la, unsigned size, u64 v) {
+  RV_INLINE void write_lin(u64 la, unsigned size, u64 v) {
     const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
     if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
       std::memcpy(reinterpret_cast<u8*>(la + e.addend), &v, size);
@@ -246,6 +265,11 @@ class Cpu {
 
   void mode_changed();   // recompute m_mode, m_cpl, TLB selection (after CS/CR0/EFER changes)
 
+  // ---- threaded dispatch (interp/threaded.h) ----
+  __attribute__((always_inline)) void insn_begin(u8 len) { m_insn_start = m_s.rip; m_s.rip += len; }
+  // Retires the instruction; true when the next slot of the block may run.
+  __attribute__((always_inline)) bool insn_end() { return ++m_s.icount < m_budget_end && !m_block_abort; }
+
  private:
   struct TlbEntry {
     u64 tag_r = ~0ull, tag_w = ~0ull, tag_x = ~0ull;
@@ -266,6 +290,7 @@ class Cpu {
 
   void exec_one_uncached();
   Block* get_block();
+  Block* next_block(Block* b);
   Block* build_block(u64 paddr, u64 la);
   void on_code_write(u64 paddr_page);
   void handle_fault(const GuestFault& f);
@@ -286,6 +311,7 @@ class Cpu {
   bool m_stop_requested = false;
   bool m_intr = false;
   u64 m_budget_end = ~0ull;
+  u64 m_epoch = 1;          // bumped when block links may have become stale
   int m_fault_depth = 0;     // nested delivery: 1 = delivering, 2 = #DF, 3 = triple fault
   u8 m_first_vector = 0;
   bool m_triple = false;

@@ -153,6 +153,10 @@ Segment load_inner_ss(Cpu& cpu, u16 ss_sel, u8 new_cpl, u32 ext);
 // Validates the SS popped by RET/IRET to an outer level (#GP/#SS).
 Segment check_outer_ss(Cpu& cpu, u16 ss_sel, u8 rpl, bool target64);
 
+// Hardware task switch to the 32-bit TSS `sel` with descriptor `d` (task_switch.cpp).
+enum class TaskSource : u8 { Jmp, Call, Iret, Int };
+void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 error, u32 ext);
+
 // Invalidates DS/ES/FS/GS that the new, less privileged CPL may not use (SDM Vol.2 RET
 // "RETURN-TO-OUTER-PRIVILEGE-LEVEL", IRET).
 void invalidate_data_segments(Cpu& cpu, u8 new_cpl);

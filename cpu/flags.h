@@ -6,8 +6,11 @@
 
 namespace rv {
 
-inline u64 lazy_mask(u8 size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
-inline u64 lazy_sign(u8 size) { return 1ull << (8 * size - 1); }
+// Indexed by operand size in bytes (1, 2, 4, 8).
+constexpr u64 kSizeMask[9] = {0, 0xFF, 0xFFFF, 0, 0xFFFFFFFFull, 0, 0, 0, ~0ull};
+constexpr u64 kSizeSign[9] = {0, 0x80, 0x8000, 0, 0x80000000ull, 0, 0, 0, 1ull << 63};
+inline u64 lazy_mask(u8 size) { return kSizeMask[size]; }
+inline u64 lazy_sign(u8 size) { return kSizeSign[size]; }
 
 inline bool flag_cf(const CpuState& s) {
   const LazyFlags& l = s.lazy;
@@ -65,8 +68,9 @@ inline u64 materialize_flags(const CpuState& s) {
   return f;
 }
 
-// Condition codes tttn (SDM Vol.2 Appendix B.1.4.7).
-inline bool eval_cond(const CpuState& s, u8 cc) {
+// Condition codes tttn (SDM Vol.2 Appendix B.1.4.7). The common producers (CMP/SUB and the
+// logical ops) are answered straight from the recorded operands.
+inline bool eval_cond_generic(const CpuState& s, u8 cc) {
   bool r;
   switch ((cc >> 1) & 7) {
     case 0: r = flag_of(s); break;
@@ -77,6 +81,39 @@ inline bool eval_cond(const CpuState& s, u8 cc) {
     case 5: r = flag_pf(s); break;
     case 6: r = flag_sf(s) != flag_of(s); break;
     default: r = flag_zf(s) || (flag_sf(s) != flag_of(s)); break;
+  }
+  return (cc & 1) ? !r : r;
+}
+
+__attribute__((always_inline)) inline bool eval_cond(const CpuState& s, u8 cc) {
+  const LazyFlags& l = s.lazy;
+  bool r;
+  if (RV_UNLIKELY(l.op == LazyOp::None)) return eval_cond_generic(s, cc);
+  switch ((cc >> 1) & 7) {
+    case 2: r = (l.res & lazy_mask(l.size)) == 0; break;   // E: every lazy op defines ZF from res
+    case 4: r = l.res & lazy_sign(l.size); break;          // S
+    case 1:                                                // B
+      if (l.op == LazyOp::Sub && !l.cin) { r = (l.a & lazy_mask(l.size)) < (l.b & lazy_mask(l.size)); break; }
+      return eval_cond_generic(s, cc);
+    case 3:                                                // BE
+      if (l.op == LazyOp::Sub && !l.cin) { r = (l.a & lazy_mask(l.size)) <= (l.b & lazy_mask(l.size)); break; }
+      if (l.op == LazyOp::Logic) { r = (l.res & lazy_mask(l.size)) == 0; break; }
+      return eval_cond_generic(s, cc);
+    case 6: case 7: {                                      // L, LE
+      const unsigned sh = 64 - 8 * l.size;
+      if (l.op == LazyOp::Sub && !l.cin) {
+        i64 a = static_cast<i64>(l.a << sh), b = static_cast<i64>(l.b << sh);
+        r = (cc & 2) ? a <= b : a < b;
+        break;
+      }
+      if (l.op == LazyOp::Logic) {
+        bool sf = l.res & lazy_sign(l.size);
+        r = (cc & 2) ? (sf || (l.res & lazy_mask(l.size)) == 0) : sf;
+        break;
+      }
+      return eval_cond_generic(s, cc);
+    }
+    default: return eval_cond_generic(s, cc);
   }
   return (cc & 1) ? !r : r;
 }

@@ -80,10 +80,7 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
     mode_changed();
     return;
   }
-  if (v86()) {
-    RV_UNIMPLEMENTED("interrupt delivery from virtual-8086 mode");
-    fault_no_error(kUD);
-  }
+  const bool from_v86 = v86();
 
   const bool lm = m_s.efer & kEferLma;
   const u32 ext = software ? 0 : 1;
@@ -103,8 +100,14 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
   if (software && desc::dpl(g) < m_cpl) fault(kGP, idt_err);   // SDM Vol.3A §6.12.1.1
   if (!desc::present(g)) fault(kNP, idt_err);
   if (t == desc::kTaskGate) {
-    RV_UNIMPLEMENTED("task gate in the IDT (vector %u)", vector);
-    fault_no_error(kUD);
+    // SDM Vol.3A §6.12.2: switch to the task; an error code goes on its stack.
+    const u16 tss_sel = desc::gate_selector(g);
+    const u32 terr = (tss_sel & 0xFFFC) | ext;
+    u64 td;
+    if ((tss_sel & 4) || !fetch_descriptor(*this, tss_sel, td)) fault(kGP, terr);
+    if (desc::is_segment(td) || (desc::type(td) != desc::kTss32Avail && desc::type(td) != desc::kTss16Avail))
+      fault(kGP, terr);
+    return task_switch(*this, tss_sel, td, TaskSource::Int, has_error, error, ext);
   }
 
   const u16 cs_sel = desc::gate_selector(g);
@@ -116,6 +119,8 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
   if (!desc::present(cd)) fault(kNP, cs_err);
   if (lm && (!desc::code_l(cd) || desc::code_d(cd))) fault(kGP, cs_err);
 
+  // From V86 mode the handler must be non-conforming ring-0 code (SDM Vol.3A §20.3.1.1).
+  if (from_v86 && (desc::is_conforming(cd) || desc::dpl(cd) != 0)) fault(kGP, cs_err);
   const unsigned sz = lm ? 8 : (t & 8) ? 4 : 2;
   const u8 new_cpl = desc::is_conforming(cd) ? m_cpl : desc::dpl(cd);
   const bool change = new_cpl < m_cpl;
@@ -147,6 +152,9 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
     }
   }
   StackBuilder sb(*this, new_ss, sp, width, change, ss_err);
+  if (from_v86) {
+    for (u8 r : {GS, FS, DS, ES}) sb.push(m_s.seg[r].sel, sz);
+  }
   if (lm || change) {
     sb.push(m_s.seg[SS].sel, sz);
     sb.push(old_rsp, sz);
@@ -157,6 +165,9 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
   if (has_error) sb.push(error, sz);
 
   set_accessed(*this, caddr, cd);
+  if (from_v86) {
+    for (u8 r : {GS, FS, DS, ES}) m_s.seg[r] = desc::null_segment(0);
+  }
   m_s.seg[SS] = new_ss;
   if (width == 2) m_s.gpr[RSP] = (old_rsp & ~0xFFFFull) | (sb.sp() & 0xFFFF);
   else m_s.gpr[RSP] = sb.sp();

@@ -22,6 +22,7 @@ constexpr u64 kRsvdHigh = ~((1ull << kMaxPhysBits) - 1) & ~kNX & ((1ull << 52) -
 }  // namespace
 
 void Cpu::tlb_flush(bool include_global) {
+  m_epoch++;
   for (auto& set : m_tlb)
     for (TlbEntry& e : set)
       if (include_global || !e.global) e = TlbEntry{};
@@ -29,6 +30,7 @@ void Cpu::tlb_flush(bool include_global) {
 }
 
 void Cpu::tlb_flush_page(u64 la) {
+  m_epoch++;
   if (m_tlb_has_large) {   // a large page may cover `la` through many 4 KiB entries
     tlb_flush(true);
     return;

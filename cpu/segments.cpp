@@ -178,6 +178,7 @@ void Cpu::mode_changed() {
   }
   m_tlb_user = m_cpl == 3 ? 1 : 0;
   m_block_abort = true;
+  m_epoch++;   // block links were made under the old mode/CPL
 }
 
 }  // namespace rv

@@ -1,8 +1,8 @@
 // InsnTracer: the --trace writer, an rv::TraceHook that prints one line per instruction:
 //
-//   f000:fff0  ea 5b e0 00 f0        jmp 0xf000:0xe05b           cs=f000
-//   00100003   66 b8 34 12           mov ax, 0x1234              eax=00001234
-//   ffffffff81000000  48 89 e5       mov rbp, rsp                rbp=0000000000007000
+//   f000:fff0  ea 04 03 00 f0             ljmp 0xf000:0x304               cs=f000
+//   000f070e  0f 22 c0                    mov cr0, eax                    cr0=e0000011 efer=500
+//   00000000000f0718  66 b8 10 00                 mov ax, 0x10                    rax=00000000e0000010
 //
 // The address is CS:IP in real and virtual-8086 mode, the linear address (CS base + EIP)
 // in protected mode and RIP in 64-bit mode. Then the instruction bytes, Capstone's Intel

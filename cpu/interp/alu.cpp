@@ -2,6 +2,7 @@
 // NEG, MOV (all forms but segment registers), LEA, XCHG, MOVZX/MOVSX, CBW/CWD families,
 // CMOVcc/SETcc, the flag instructions and LAHF/SAHF. Semantics: SDM Vol.2, per instruction.
 #include "cpu/interp/handlers.h"
+#include "cpu/interp/threaded.h"
 
 namespace rv::interp {
 namespace {
@@ -123,28 +124,37 @@ void exec_TEST_Ev_Iz(Cpu& c, const DecodedInsn& d) {
 }
 
 // ---- INC/DEC/NOT/NEG ----
-void incdec(Cpu& c, const DecodedInsn& d, unsigned s, bool dec, bool reg_in_opcode) {
+template <bool Dec, bool RegInOpcode>
+void incdec_sized(Cpu& c, const DecodedInsn& d, unsigned s) {
   // CF is preserved: fold the current CF into rflags before switching the lazy op.
   bool cf = c.cf();
   u64 a;
   u64 off = 0;
-  bool mem = !reg_in_opcode && d.mod != 3;
-  u8 r = reg_in_opcode ? d.reg : d.rm;
+  bool mem = !RegInOpcode && d.mod != 3;
+  u8 r = RegInOpcode ? d.reg : d.rm;
   if (mem) { off = c.ea(d); a = c.read_mem(d.seg, off, s); }
   else a = c.read_reg(r, s, d.rex);
-  u64 res = (dec ? a - 1 : a + 1) & Cpu::mask_of(s);
+  u64 res = (Dec ? a - 1 : a + 1) & Cpu::mask_of(s);
   if (mem) c.write_mem(d.seg, off, s, res);
   else c.write_reg(r, s, d.rex, res);
   CpuState& st = c.state();
   st.rflags = cf ? (st.rflags | kFlagCF) : (st.rflags & ~kFlagCF);
-  c.set_lazy(dec ? LazyOp::Dec : LazyOp::Inc, static_cast<u8>(s), res, a, 1);
+  c.set_lazy(Dec ? LazyOp::Dec : LazyOp::Inc, static_cast<u8>(s), res, a, 1);
 }
-void exec_INC_Eb(Cpu& c, const DecodedInsn& d) { incdec(c, d, 1, false, false); }
-void exec_DEC_Eb(Cpu& c, const DecodedInsn& d) { incdec(c, d, 1, true, false); }
-void exec_INC_Ev(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, false, false); }
-void exec_DEC_Ev(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, true, false); }
-void exec_INC_Zv(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, false, true); }
-void exec_DEC_Zv(Cpu& c, const DecodedInsn& d) { incdec(c, d, d.osize, true, true); }
+template <bool Dec, bool RegInOpcode>
+void incdec_v(Cpu& c, const DecodedInsn& d) {
+  switch (d.osize) {
+    case 2: return incdec_sized<Dec, RegInOpcode>(c, d, 2);
+    case 4: return incdec_sized<Dec, RegInOpcode>(c, d, 4);
+    default: return incdec_sized<Dec, RegInOpcode>(c, d, 8);
+  }
+}
+void exec_INC_Eb(Cpu& c, const DecodedInsn& d) { incdec_sized<false, false>(c, d, 1); }
+void exec_DEC_Eb(Cpu& c, const DecodedInsn& d) { incdec_sized<true, false>(c, d, 1); }
+void exec_INC_Ev(Cpu& c, const DecodedInsn& d) { incdec_v<false, false>(c, d); }
+void exec_DEC_Ev(Cpu& c, const DecodedInsn& d) { incdec_v<true, false>(c, d); }
+void exec_INC_Zv(Cpu& c, const DecodedInsn& d) { incdec_v<false, true>(c, d); }
+void exec_DEC_Zv(Cpu& c, const DecodedInsn& d) { incdec_v<true, true>(c, d); }
 
 void notneg(Cpu& c, const DecodedInsn& d, unsigned s, bool neg) {
   u64 off = 0;
@@ -271,15 +281,19 @@ void exec_SAHF(Cpu& c, const DecodedInsn&) {
 
 }  // namespace
 
-void register_alu(Table& t) {
-  auto set = [&](OpId op, Handler h) { t[static_cast<unsigned>(op)] = h; };
+// Both tables come from one list: the plain handler and its threaded wrapper.
+// RV_SET(op, handler): one line per OpId fills both tables.
+#define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
+
+template <class Set>
+void register_all(Set set) {
 #define RV_ALU_SET(N, Op)                                                  \
-  set(OpId::N##_Eb_Gb, exec_ALU_E_G<Op, 1>);                               \
-  set(OpId::N##_Ev_Gv, Sized<EG, Op>::run);                                \
-  set(OpId::N##_Gb_Eb, exec_ALU_G_E<Op, 1>);                               \
-  set(OpId::N##_Gv_Ev, Sized<GE, Op>::run);                                \
-  set(OpId::N##_AL_Ib, exec_ALU_A_I<Op, 1>);                               \
-  set(OpId::N##_rAX_Iz, Sized<AI, Op>::run);
+  RV_SET(N##_Eb_Gb, (exec_ALU_E_G<Op, 1>));                               \
+  RV_SET(N##_Ev_Gv, (Sized<EG, Op>::run));                                \
+  RV_SET(N##_Gb_Eb, (exec_ALU_G_E<Op, 1>));                               \
+  RV_SET(N##_Gv_Ev, (Sized<GE, Op>::run));                                \
+  RV_SET(N##_AL_Ib, (exec_ALU_A_I<Op, 1>));                               \
+  RV_SET(N##_rAX_Iz, (Sized<AI, Op>::run));
   RV_ALU_SET(ADD, kAdd)
   RV_ALU_SET(OR, kOr)
   RV_ALU_SET(ADC, kAdc)
@@ -289,61 +303,76 @@ void register_alu(Table& t) {
   RV_ALU_SET(XOR, kXor)
   RV_ALU_SET(CMP, kCmp)
 #undef RV_ALU_SET
-  set(OpId::GRP1_Eb_Ib, exec_GRP1_Eb_Ib);
-  set(OpId::GRP1_Eb_Ib82, exec_GRP1_Eb_Ib);
-  set(OpId::GRP1_Ev_Iz, exec_GRP1_Ev_I);
-  set(OpId::GRP1_Ev_Ib, exec_GRP1_Ev_I);
-  set(OpId::TEST_Eb_Gb, exec_TEST_Eb_Gb);
-  set(OpId::TEST_Ev_Gv, exec_TEST_Ev_Gv);
-  set(OpId::TEST_AL_Ib, exec_TEST_AL_Ib);
-  set(OpId::TEST_rAX_Iz, exec_TEST_rAX_Iz);
-  set(OpId::TEST_Eb_Ib, exec_TEST_Eb_Ib);
-  set(OpId::TEST_Eb_Ib_alias, exec_TEST_Eb_Ib);
-  set(OpId::TEST_Ev_Iz, exec_TEST_Ev_Iz);
-  set(OpId::TEST_Ev_Iz_alias, exec_TEST_Ev_Iz);
-  set(OpId::INC_Eb, exec_INC_Eb);
-  set(OpId::DEC_Eb, exec_DEC_Eb);
-  set(OpId::INC_Ev, exec_INC_Ev);
-  set(OpId::DEC_Ev, exec_DEC_Ev);
-  set(OpId::INC_Zv, exec_INC_Zv);
-  set(OpId::DEC_Zv, exec_DEC_Zv);
-  set(OpId::NOT_Eb, exec_NOT_Eb);
-  set(OpId::NOT_Ev, exec_NOT_Ev);
-  set(OpId::NEG_Eb, exec_NEG_Eb);
-  set(OpId::NEG_Ev, exec_NEG_Ev);
-  set(OpId::MOV_Eb_Gb, exec_MOV_Eb_Gb);
-  set(OpId::MOV_Ev_Gv, exec_MOV_Ev_Gv);
-  set(OpId::MOV_Gb_Eb, exec_MOV_Gb_Eb);
-  set(OpId::MOV_Gv_Ev, exec_MOV_Gv_Ev);
-  set(OpId::MOV_Eb_Ib, exec_MOV_Eb_Ib);
-  set(OpId::MOV_Ev_Iz, exec_MOV_Ev_Iz);
-  set(OpId::MOV_Zb_Ib, exec_MOV_Zb_Ib);
-  set(OpId::MOV_Zv_Iv, exec_MOV_Zv_Iv);
-  set(OpId::MOV_AL_Ob, exec_MOV_AL_Ob);
-  set(OpId::MOV_rAX_Ov, exec_MOV_rAX_Ov);
-  set(OpId::MOV_Ob_AL, exec_MOV_Ob_AL);
-  set(OpId::MOV_Ov_rAX, exec_MOV_Ov_rAX);
-  set(OpId::LEA_Gv_M, exec_LEA_Gv_M);
-  set(OpId::MOVZX_Gv_Eb, exec_MOVZX_Gv_Eb);
-  set(OpId::MOVZX_Gv_Ew, exec_MOVZX_Gv_Ew);
-  set(OpId::MOVSX_Gv_Eb, exec_MOVSX_Gv_Eb);
-  set(OpId::MOVSX_Gv_Ew, exec_MOVSX_Gv_Ew);
-  set(OpId::XCHG_Eb_Gb, exec_XCHG_Eb_Gb);
-  set(OpId::XCHG_Ev_Gv, exec_XCHG_Ev_Gv);
-  set(OpId::XCHG_Zv_rAX, exec_XCHG_Zv_rAX);
-  set(OpId::NOP, exec_NOP);
-  set(OpId::PAUSE, exec_NOP);
-  set(OpId::CBW, exec_CBW);
-  set(OpId::CWD, exec_CWD);
-  set(OpId::CMOVCC_Gv_Ev, exec_CMOVCC_Gv_Ev);
-  set(OpId::SETCC_Eb, exec_SETCC_Eb);
-  set(OpId::CLC, exec_CLC);
-  set(OpId::STC, exec_STC);
-  set(OpId::CMC, exec_CMC);
-  set(OpId::CLD, exec_CLD);
-  set(OpId::STD, exec_STD);
-  set(OpId::LAHF, exec_LAHF);
-  set(OpId::SAHF, exec_SAHF);
+  RV_SET(GRP1_Eb_Ib, (exec_GRP1_Eb_Ib));
+  RV_SET(GRP1_Eb_Ib82, (exec_GRP1_Eb_Ib));
+  RV_SET(GRP1_Ev_Iz, (exec_GRP1_Ev_I));
+  RV_SET(GRP1_Ev_Ib, (exec_GRP1_Ev_I));
+  RV_SET(TEST_Eb_Gb, (exec_TEST_Eb_Gb));
+  RV_SET(TEST_Ev_Gv, (exec_TEST_Ev_Gv));
+  RV_SET(TEST_AL_Ib, (exec_TEST_AL_Ib));
+  RV_SET(TEST_rAX_Iz, (exec_TEST_rAX_Iz));
+  RV_SET(TEST_Eb_Ib, (exec_TEST_Eb_Ib));
+  RV_SET(TEST_Eb_Ib_alias, (exec_TEST_Eb_Ib));
+  RV_SET(TEST_Ev_Iz, (exec_TEST_Ev_Iz));
+  RV_SET(TEST_Ev_Iz_alias, (exec_TEST_Ev_Iz));
+  RV_SET(INC_Eb, (exec_INC_Eb));
+  RV_SET(DEC_Eb, (exec_DEC_Eb));
+  RV_SET(INC_Ev, (exec_INC_Ev));
+  RV_SET(DEC_Ev, (exec_DEC_Ev));
+  RV_SET(INC_Zv, (exec_INC_Zv));
+  RV_SET(DEC_Zv, (exec_DEC_Zv));
+  RV_SET(NOT_Eb, (exec_NOT_Eb));
+  RV_SET(NOT_Ev, (exec_NOT_Ev));
+  RV_SET(NEG_Eb, (exec_NEG_Eb));
+  RV_SET(NEG_Ev, (exec_NEG_Ev));
+  RV_SET(MOV_Eb_Gb, (exec_MOV_Eb_Gb));
+  RV_SET(MOV_Ev_Gv, (exec_MOV_Ev_Gv));
+  RV_SET(MOV_Gb_Eb, (exec_MOV_Gb_Eb));
+  RV_SET(MOV_Gv_Ev, (exec_MOV_Gv_Ev));
+  RV_SET(MOV_Eb_Ib, (exec_MOV_Eb_Ib));
+  RV_SET(MOV_Ev_Iz, (exec_MOV_Ev_Iz));
+  RV_SET(MOV_Zb_Ib, (exec_MOV_Zb_Ib));
+  RV_SET(MOV_Zv_Iv, (exec_MOV_Zv_Iv));
+  RV_SET(MOV_AL_Ob, (exec_MOV_AL_Ob));
+  RV_SET(MOV_rAX_Ov, (exec_MOV_rAX_Ov));
+  RV_SET(MOV_Ob_AL, (exec_MOV_Ob_AL));
+  RV_SET(MOV_Ov_rAX, (exec_MOV_Ov_rAX));
+  RV_SET(LEA_Gv_M, (exec_LEA_Gv_M));
+  RV_SET(MOVZX_Gv_Eb, (exec_MOVZX_Gv_Eb));
+  RV_SET(MOVZX_Gv_Ew, (exec_MOVZX_Gv_Ew));
+  RV_SET(MOVSX_Gv_Eb, (exec_MOVSX_Gv_Eb));
+  RV_SET(MOVSX_Gv_Ew, (exec_MOVSX_Gv_Ew));
+  RV_SET(XCHG_Eb_Gb, (exec_XCHG_Eb_Gb));
+  RV_SET(XCHG_Ev_Gv, (exec_XCHG_Ev_Gv));
+  RV_SET(XCHG_Zv_rAX, (exec_XCHG_Zv_rAX));
+  RV_SET(NOP, (exec_NOP));
+  RV_SET(PAUSE, (exec_NOP));
+  RV_SET(CBW, (exec_CBW));
+  RV_SET(CWD, (exec_CWD));
+  RV_SET(CMOVCC_Gv_Ev, (exec_CMOVCC_Gv_Ev));
+  RV_SET(SETCC_Eb, (exec_SETCC_Eb));
+  RV_SET(CLC, (exec_CLC));
+  RV_SET(STC, (exec_STC));
+  RV_SET(CMC, (exec_CMC));
+  RV_SET(CLD, (exec_CLD));
+  RV_SET(STD, (exec_STD));
+  RV_SET(LAHF, (exec_LAHF));
+  RV_SET(SAHF, (exec_SAHF));
 }
+
+
+#undef RV_SET
+
+struct PlainSet {
+  Table& t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = F; }
+};
+struct ThreadedSet {
+  ThreadedTable& t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = threaded<F>; }
+};
+
+void register_alu(Table& t) { register_all(PlainSet{t}); }
+void register_alu_threaded(ThreadedTable& t) { register_all(ThreadedSet{t}); }
 
 }  // namespace rv::interp

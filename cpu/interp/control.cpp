@@ -1,6 +1,7 @@
 // Near control transfers and the stack: JMP, Jcc, CALL, RET, LOOP/LOOPcc, JrCXZ, PUSH/POP of
 // general registers, memory and immediates, ENTER, LEAVE. Far transfers are in system.cpp.
 #include "cpu/interp/handlers.h"
+#include "cpu/interp/threaded.h"
 
 namespace rv::interp {
 namespace {
@@ -168,29 +169,44 @@ void exec_LEAVE(Cpu& c, const DecodedInsn& d) {
 
 }  // namespace
 
-void register_control(Table& t) {
-  auto set = [&](OpId op, Handler h) { t[static_cast<unsigned>(op)] = h; };
-  set(OpId::JMP_Jb, exec_JMP_J);
-  set(OpId::JMP_Jz, exec_JMP_J);
-  set(OpId::JCC_Jb, exec_JCC);
-  set(OpId::JCC_Jz, exec_JCC);
-  set(OpId::CALL_Jz, exec_CALL_Jz);
-  set(OpId::JMP_Ev, exec_JMP_Ev);
-  set(OpId::CALL_Ev, exec_CALL_Ev);
-  set(OpId::RET, exec_RET);
-  set(OpId::RET_Iw, exec_RET_Iw);
-  set(OpId::LOOP_Jb, exec_LOOP);
-  set(OpId::LOOPE_Jb, exec_LOOPE);
-  set(OpId::LOOPNE_Jb, exec_LOOPNE);
-  set(OpId::JCXZ_Jb, exec_JCXZ);
-  set(OpId::PUSH_Zv, exec_PUSH_Zv);
-  set(OpId::POP_Zv, exec_POP_Zv);
-  set(OpId::PUSH_Iz, exec_PUSH_Iz);
-  set(OpId::PUSH_Ib, exec_PUSH_Iz);
-  set(OpId::PUSH_Ev, exec_PUSH_Ev);
-  set(OpId::POP_Ev, exec_POP_Ev);
-  set(OpId::ENTER_Iw_Ib, exec_ENTER);
-  set(OpId::LEAVE, exec_LEAVE);
+#define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
+template <class Set>
+void register_all(Set set) {
+  RV_SET(JMP_Jb, exec_JMP_J);
+  RV_SET(JMP_Jz, exec_JMP_J);
+  RV_SET(JCC_Jb, exec_JCC);
+  RV_SET(JCC_Jz, exec_JCC);
+  RV_SET(CALL_Jz, exec_CALL_Jz);
+  RV_SET(JMP_Ev, exec_JMP_Ev);
+  RV_SET(CALL_Ev, exec_CALL_Ev);
+  RV_SET(RET, exec_RET);
+  RV_SET(RET_Iw, exec_RET_Iw);
+  RV_SET(LOOP_Jb, exec_LOOP);
+  RV_SET(LOOPE_Jb, exec_LOOPE);
+  RV_SET(LOOPNE_Jb, exec_LOOPNE);
+  RV_SET(JCXZ_Jb, exec_JCXZ);
+  RV_SET(PUSH_Zv, exec_PUSH_Zv);
+  RV_SET(POP_Zv, exec_POP_Zv);
+  RV_SET(PUSH_Iz, exec_PUSH_Iz);
+  RV_SET(PUSH_Ib, exec_PUSH_Iz);
+  RV_SET(PUSH_Ev, exec_PUSH_Ev);
+  RV_SET(POP_Ev, exec_POP_Ev);
+  RV_SET(ENTER_Iw_Ib, exec_ENTER);
+  RV_SET(LEAVE, exec_LEAVE);
 }
+
+#undef RV_SET
+
+struct PlainSet {
+  Table& t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = F; }
+};
+struct ThreadedSet {
+  ThreadedTable& t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = threaded<F>; }
+};
+
+void register_control(Table& t) { register_all(PlainSet{t}); }
+void register_control_threaded(ThreadedTable& t) { register_all(ThreadedSet{t}); }
 
 }  // namespace rv::interp

@@ -1,6 +1,7 @@
 // The one dispatch table: OpId -> handler. Filled once by the register_* functions of the
 // cpu/interp/*.cpp files; every entry left empty raises #UD with a log line naming it.
 #include "cpu/interp/handlers.h"
+#include "cpu/interp/threaded.h"
 
 namespace rv {
 namespace {
@@ -22,7 +23,20 @@ struct HandlerTable {
   }
 };
 
+struct ThreadedHandlers {
+  interp::ThreadedTable t{};
+  ThreadedHandlers() {
+    interp::register_alu_threaded(t);
+    interp::register_control_threaded(t);
+  }
+};
+
 }  // namespace
+
+const Threaded* interp::threaded_table() {
+  static const ThreadedHandlers table;
+  return table.t;
+}
 
 const Handler* handler_table() {
   static const HandlerTable table;

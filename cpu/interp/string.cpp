@@ -15,10 +15,10 @@
 // instruction resumes exactly where it stopped once the guest's handler returns.
 //
 // Fast path: REP MOVS/STOS with DF = 0 move whole runs inside a page through host pointers
-// taken from the TLB (Cpu::host_ptr). A run stops at a page end, at the segment limit and at
-// the address-size wrap; anything else (MMIO, code pages, pages not in the TLB, page-
-// straddling elements, expand-down segments) goes element by element through the normal
-// accessors, which also fill the TLB for the next run. Overlapping MOVS copies behave exactly
+// (from the TLB, Cpu::host_ptr, or from a translation when the TLB does not hold the page).
+// A run stops at a page end, at the segment limit and at the address-size wrap; anything else
+// (MMIO, ROM, pages holding code, page-straddling elements, expand-down segments) goes
+// element by element through the normal accessors. Overlapping MOVS copies behave exactly
 // like element-by-element copying.
 #include <algorithm>
 #include <cstring>
@@ -53,6 +53,19 @@ class Str {
     if (src) cpu.write_reg(RSI, d.asize, true, si() + delta);
     if (dst) cpu.write_reg(RDI, d.asize, true, di() + delta);
     if (d.rep) cpu.write_reg(RCX, d.asize, true, cpu.state().gpr[RCX] - n);
+  }
+
+  // Host pointer for `la` in RAM, for a run through its page; null for MMIO, pages holding
+  // code (writes) and anything else the element path must handle. Uses the TLB when it holds
+  // the page, else translates (which may fault, exactly as the element's own access would:
+  // callers translate the source before the destination) -- so a source and destination
+  // whose pages share a TLB slot still take the fast path.
+  u8* page_ptr(u64 la, Access acc) {
+    if (u8* p = cpu.host_ptr(la, acc)) return p;
+    u64 pa = cpu.translate(la, acc, cpu.cpl() == 3);
+    PageMapping pm = cpu.mem().map_page(pa & kPageMask);
+    if (!pm.host || (acc == Access::Write && !pm.writable)) return nullptr;
+    return pm.host + (pa & 0xFFF);
   }
 
   // Elements that fit from `la` to the end of its page (0 if the first one straddles it).
@@ -111,8 +124,8 @@ u64 movs_chunk(Str& s, u64 max, bool&) {
   const u64 src = cpu.seg_linear(s.d.seg, si, s.size, Access::Read);
   const u64 dst = cpu.seg_linear(ES, di, s.size, Access::Write);
   if (max > 1 && s.forward()) {
-    const u8* sp = cpu.host_ptr(src, Access::Read);
-    u8* dp = cpu.host_ptr(dst, Access::Write);
+    const u8* sp = s.page_ptr(src, Access::Read);
+    u8* dp = sp ? s.page_ptr(dst, Access::Write) : nullptr;
     if (sp && dp) {
       u64 n = std::min({max, s.page_room(src), s.page_room(dst), s.seg_room(s.d.seg, si), s.seg_room(ES, di)});
       if (n > 0) {
@@ -145,7 +158,7 @@ u64 stos_chunk(Str& s, u64 max, bool&) {
   const u64 v = cpu.state().gpr[RAX] & mask(s.size);
   const u64 dst = cpu.seg_linear(ES, di, s.size, Access::Write);
   if (max > 1 && s.forward()) {
-    if (u8* dp = cpu.host_ptr(dst, Access::Write)) {
+    if (u8* dp = s.page_ptr(dst, Access::Write)) {
       u64 n = std::min({max, s.page_room(dst), s.seg_room(ES, di)});
       if (n > 0) {
         if (s.size == 1) std::memset(dp, static_cast<int>(v), n);

@@ -156,7 +156,24 @@ ASM
     l1=$(sed -n 1p "$T/trace.txt"); l2=$(sed -n 2p "$T/trace.txt"); l4=$(sed -n 4p "$T/trace.txt")
     case $l1 in f000:fff0*"ea 00 f0 00 f0"*jmp*"0xf000:0xf000"*cs=f000*) ;; *) fail "line 1: '$l1'";; esac
     case $l2 in f000:f000*"b8 34 12"*"mov ax, 0x1234"*eax=00001234*) ;; *) fail "line 2: '$l2'";; esac
-    case $l4 in f000:f005*"e6 f4"*"out 0xf4, al"*) ;; *) fail "line 4: '$l4'";; esac ;;
+    case $l4 in f000:f005*"e6 f4"*"out 0xf4, al"*) ;; *) fail "line 4: '$l4'";; esac
+    # A faulting instruction: "!#UD" on its line, then what the delivery changed.
+    rom ud <<'ASM'
+        xor ax, ax
+        mov ds, ax
+        mov word [6*4], handler
+        mov word [6*4+2], 0xF000
+        ud2
+handler:
+        mov al, 0x10
+        out 0xF4, al
+ASM
+    run --bios "$T/ud.bin" --trace "$T/ud.txt"
+    expect_status 33
+    echo "--- trace:"; cat "$T/ud.txt"
+    grep -qE '^f000:f010 +0f 0b +ud2 +!#UD$' "$T/ud.txt" || fail "no '!#UD' line for ud2"
+    grep -qE '^  delivered: esp=0000fffa$' "$T/ud.txt" || fail "no 'delivered: esp=0000fffa' line"
+    grep -qE '^f000:f012 ' "$T/ud.txt" || fail "the handler's first instruction is not traced" ;;
 memory_sizes)
     hi_rom
     for m in 1M 2 512M 2G 1.5G 4096K 16MiB; do

@@ -25,7 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <string>
@@ -53,9 +53,10 @@ bool read_gz(const fs::path& p, std::string& out) {
   return ok;
 }
 
-// Records the first exception the CPU delivers and stops the run there (used for vectors
-// whose expected modern behaviour is an exception: the 286's handler address is not set up
-// for it, so running on would execute whatever is at 0000:0000).
+// Records the first exception the CPU delivers and stops the run there (used where the
+// vector's expected modern behaviour is an exception or its absence: the 286's handler
+// address is not set up for a different vector, so running on would execute whatever is at
+// 0000:0000).
 class FirstException final : public TraceHook {
  public:
   explicit FirstException(Cpu& cpu) : m_cpu(cpu) {}
@@ -79,6 +80,46 @@ constexpr RegName kRegs[] = {
     {"si", RSI, -1}, {"di", RDI, -1}, {"cs", -1, CS},  {"ss", -1, SS},  {"ds", -1, DS},  {"es", -1, ES},
 };
 
+// One vector, decoded from JSON.
+struct Vector {
+  const json::Value* v = nullptr;
+  const json::Value* iregs = nullptr;
+  const json::Value* fregs = nullptr;
+  const json::Value* iram = nullptr;
+  const json::Value* fram = nullptr;
+  std::vector<u8> bytes;   // the instruction with its prefixes (the trailing HLT removed)
+  std::vector<u8> insn;    // after the prefixes
+  bool lock = false, rep = false;
+  int exception = -1;
+
+  bool load(const json::Value& j) {
+    v = &j;
+    const json::Value* init = j.find("initial");
+    const json::Value* fin = j.find("final");
+    if (!init || !fin) return false;
+    iregs = init->find("regs");
+    fregs = fin->find("regs");
+    iram = init->find("ram");
+    fram = fin->find("ram");
+    const json::Value* b = j.find("bytes");
+    if (!iregs || !fregs || !iram || !fram || !b) return false;
+    for (const json::Value& x : b->arr) bytes.push_back(static_cast<u8>(x.num));
+    if (!bytes.empty() && bytes.back() == 0xF4) bytes.pop_back();
+    size_t i = 0;
+    for (; i < bytes.size(); i++) {
+      u8 c = bytes[i];
+      if (c == 0xF0) lock = true;
+      else if (c == 0xF2 || c == 0xF3) rep = true;
+      else if (c != 0x26 && c != 0x2E && c != 0x36 && c != 0x3E) break;
+    }
+    insn.assign(bytes.begin() + static_cast<long>(i), bytes.end());
+    if (const json::Value* ex = j.find("exception")) exception = static_cast<int>(ex->int_or("number", -1));
+    return true;
+  }
+  u64 initial(const char* reg) const { return static_cast<u64>(iregs->int_or(reg, 0)) & 0xFFFF; }
+  u64 expected(const char* reg) const { return static_cast<u64>(fregs->int_or(reg, iregs->int_or(reg, 0))) & 0xFFFF; }
+};
+
 // The opcode form of a vector: the file stem ("80.3", "A4").
 struct Form {
   std::string name;
@@ -89,105 +130,146 @@ class Bench {
  public:
   Bench() : m_mem(kRamSize), m_cpu(m_mem, m_io), m_hook(m_cpu) { m_mem.map_ram(0, kRamSize, 0); }
 
-  // Runs one vector; returns "" on success, else a description of the differences.
-  std::string run(const json::Value& t, const Form& form, Expectation expect) {
-    const json::Value* init = t.find("initial");
-    const json::Value* fin = t.find("final");
-    if (!init || !fin || !init->find("regs") || !fin->find("regs")) return "malformed vector";
-    const json::Value& iregs = *init->find("regs");
+  // Loads the vector's initial state and RAM.
+  bool setup(const Vector& t) {
     u8* ram = m_mem.ram();
-    std::map<u32, u8> initial_ram;
-    for (const json::Value& e : init->find("ram")->arr) {
-      u32 a = static_cast<u32>(e.arr.at(0).num);
-      if (a >= kRamSize) return "address outside RAM";
+    for (const json::Value& e : t.iram->arr) {
+      u64 a = static_cast<u64>(e.arr.at(0).num);
+      if (a >= kRamSize) return false;
       ram[a] = static_cast<u8>(e.arr.at(1).num);
-      initial_ram[a] = ram[a];
-      m_touched.push_back(a);
+      m_touched.push_back(static_cast<u32>(a));
     }
-
     m_cpu.reset();
     CpuState& s = m_cpu.state();
     for (const RegName& r : kRegs) {
-      u64 v = static_cast<u64>(iregs.int_or(r.name, 0)) & 0xFFFF;
+      u64 v = t.initial(r.name);
       if (r.gpr >= 0) s.gpr[r.gpr] = v;
       else s.seg[r.seg] = Segment{static_cast<u16>(v), static_cast<u16>(r.seg == CS ? 0x9B : 0x93), 0xFFFF, v << 4};
     }
-    s.rip = static_cast<u64>(iregs.int_or("ip", 0)) & 0xFFFF;
+    s.rip = t.initial("ip");
     // A 286 in real mode keeps FLAGS bits 12-15 clear (it pushes them as 0): start so.
-    s.rflags = (static_cast<u64>(iregs.int_or("flags", 0)) & 0x0FFF) | kFixed1;
+    s.rflags = (t.initial("flags") & 0x0FFF) | kFixed1;
     s.lazy.op = LazyOp::None;
     m_cpu.state_changed();
+    return true;
+  }
 
-    bool has_rep = false;
-    for (const json::Value& b : t.find("bytes")->arr)
-      if (b.num == 0xF2 || b.num == 0xF3) has_rep = true;
-    const u64 budget = has_rep ? 70000 : 64;
-
-    if (expect == Expectation::UD) {
-      m_hook.clear();
-      m_cpu.set_trace(&m_hook);
-      m_cpu.run(budget);
-      m_cpu.set_trace(nullptr);
-      for (const auto& kv : fin->find("ram")->arr) m_touched.push_back(static_cast<u32>(kv.arr.at(0).num));
-      // Delivering the #UD pushed FLAGS, CS and IP below the initial SS:SP.
-      const u64 ss = static_cast<u64>(iregs.int_or("ss", 0)) & 0xFFFF, sp = static_cast<u64>(iregs.int_or("sp", 0));
-      for (u64 k = 1; k <= 6; k++) m_touched.push_back(static_cast<u32>((ss << 4) + ((sp - k) & 0xFFFF)));
-      if (m_hook.vector() != kUD) return "expected #UD (modern behaviour), got " +
-                                         (m_hook.vector() < 0 ? std::string("no exception") : "vector " + std::to_string(m_hook.vector()));
-      return "";
+  // Runs the loaded vector; returns the first exception delivered when `observe` (the run
+  // stops there), else -1.
+  int execute(const Vector& t, bool observe, StopReason& why, u64 budget = 0) {
+    if (!budget) budget = t.rep ? 70000 : 64;
+    if (!observe) {
+      why = m_cpu.run(budget);
+      return -1;
     }
+    m_hook.clear();
+    m_cpu.set_trace(&m_hook);
+    why = m_cpu.run(budget);
+    m_cpu.set_trace(nullptr);
+    return m_hook.vector();
+  }
 
-    StopReason why = m_cpu.run(budget);
+  // Compares with the vector's final state; returns "" or the differences.
+  std::string compare(const Vector& t, const Form& form, StopReason why) {
+    const CpuState& s = m_cpu.state();
+    const u8* ram = m_mem.ram();
     std::ostringstream diff;
+    diff << std::hex;
     if (why != StopReason::Halted && why != StopReason::HaltIdle)
-      diff << " did-not-halt(reason " << static_cast<int>(why) << ", ip " << std::hex << s.rip << std::dec << ")";
-
-    const json::Value& fregs = *fin->find("regs");
-    auto expected = [&](const char* name) { return static_cast<u64>(fregs.int_or(name, iregs.int_or(name, 0))); };
+      diff << " did-not-halt(reason " << static_cast<int>(why) << ", ip " << s.rip << ")";
     for (const RegName& r : kRegs) {
-      u64 want = expected(r.name) & 0xFFFF;
+      u64 want = t.expected(r.name);
       u64 got = r.gpr >= 0 ? s.gpr[r.gpr] : s.seg[r.seg].sel;
-      if (got != want) diff << " " << r.name << "=" << std::hex << got << " want " << want << std::dec;
+      if (got != want) diff << " " << r.name << "=" << got << " want " << want;
     }
-    if (s.rip != (expected("ip") & 0xFFFF))
-      diff << " ip=" << std::hex << s.rip << " want " << expected("ip") << std::dec;
+    if (s.rip != t.expected("ip")) diff << " ip=" << s.rip << " want " << t.expected("ip");
     const u64 fmask = form.flags_mask & 0x0FFF;
-    u64 got_flags = m_cpu.rflags() & fmask, want_flags = expected("flags") & fmask;
-    if (got_flags != want_flags)
-      diff << " flags=" << std::hex << got_flags << " want " << want_flags << " (masked " << fmask << ")" << std::dec;
+    u64 got_flags = m_cpu.rflags() & fmask, want_flags = t.expected("flags") & fmask;
+    if (got_flags != want_flags) diff << " flags=" << got_flags << " want " << want_flags << " (mask " << fmask << ")";
 
-    // RAM: listed final bytes, the pushed FLAGS image masked like FLAGS.
-    i64 flag_addr = -1;
-    if (const json::Value* ex = t.find("exception")) flag_addr = ex->int_or("flag_address", -1);
-    std::set<u32> changed;
-    for (const json::Value& e : fin->find("ram")->arr) {
-      u32 a = static_cast<u32>(e.arr.at(0).num);
+    // The FLAGS image an exception pushed: at SS:SP+4 once the handler runs (the vectors'
+    // flag_address is not reliable for odd SP). Masked like FLAGS.
+    u64 flag_lo = ~0ull, flag_hi = ~0ull;
+    if (t.exception >= 0) {
+      u64 base = t.expected("ss") << 4, sp = t.expected("sp");
+      flag_lo = base + ((sp + 4) & 0xFFFF);
+      flag_hi = base + ((sp + 5) & 0xFFFF);
+    }
+    std::set<u64> changed;
+    for (const json::Value& e : t.fram->arr) {
+      u64 a = static_cast<u64>(e.arr.at(0).num);
       u8 want = static_cast<u8>(e.arr.at(1).num);
       changed.insert(a);
-      m_touched.push_back(a);
+      m_touched.push_back(static_cast<u32>(a));
       if (a >= kRamSize) { diff << " ram[" << a << "] outside RAM"; continue; }
-      u8 m = 0xFF;
-      if (flag_addr >= 0 && a == flag_addr) m = static_cast<u8>(fmask);
-      if (flag_addr >= 0 && a == flag_addr + 1) m = static_cast<u8>(fmask >> 8);
-      if ((ram[a] & m) != (want & m))
-        diff << " ram[" << std::hex << a << "]=" << unsigned(ram[a]) << " want " << unsigned(want) << std::dec;
+      u8 m = a == flag_lo ? static_cast<u8>(fmask) : a == flag_hi ? static_cast<u8>(fmask >> 8) : 0xFF;
+      if ((ram[a] & m) != (want & m)) diff << " ram[" << a << "]=" << unsigned(ram[a]) << " want " << unsigned(want);
     }
-    for (const auto& [a, v] : initial_ram)
-      if (!changed.count(a) && ram[a] != v)
-        diff << " ram[" << std::hex << a << "]=" << unsigned(ram[a]) << " changed, want " << unsigned(v) << std::dec;
+    for (const json::Value& e : t.iram->arr) {
+      u64 a = static_cast<u64>(e.arr.at(0).num);
+      u8 v = static_cast<u8>(e.arr.at(1).num);
+      if (!changed.count(a) && ram[a] != v) diff << " ram[" << a << "]=" << unsigned(ram[a]) << " changed, want " << unsigned(v);
+    }
     return diff.str();
   }
 
-  // Zeroes what the last vectors wrote; returns false if anything else in RAM is non-zero.
+  // Checks a vector against its plan; returns "" on success.
+  std::string check(const Vector& t, const Form& form, const KnownDifference* kd) {
+    StopReason why;
+    if (!setup(t)) return "address outside RAM";
+    if (!kd) {
+      execute(t, false, why);
+      return compare(t, form, why);
+    }
+    int first = execute(t, true, why);
+    m_dirty = true;   // exceptions the 286 did not take pushed onto the stack: wipe RAM after
+    auto got = [&] { return first < 0 ? std::string("no exception") : "vector " + std::to_string(first); };
+    switch (kd->expect) {
+      case Expectation::UD:
+        return first == kUD ? "" : "expected #UD, got " + got();
+      case Expectation::Executes: {
+        // Only the instruction itself (the 286 took an exception, so nothing after it is set
+        // up): it must retire without an exception and continue where it says.
+        wipe();
+        setup(t);
+        first = execute(t, true, why, 1);
+        if (first >= 0) return "expected to execute, got " + got();
+        u64 want_ip = (t.initial("ip") + t.bytes.size()) & 0xFFFF, want_cs = t.initial("cs");
+        if (t.insn.size() == 5 && t.insn[0] == 0xEA) {   // JMP ptr16:16
+          want_ip = t.insn[1] | (t.insn[2] << 8);
+          want_cs = t.insn[3] | (t.insn[4] << 8);
+        }
+        if (m_cpu.state().rip != want_ip || m_cpu.state().seg[CS].sel != want_cs)
+          return "expected to execute and continue at the next instruction";
+        return "";
+      }
+      case Expectation::Overrun:
+        if (first == kSS && ss_relative(t.bytes)) return "";
+        if (first != kGP) return "expected #GP" + std::string(ss_relative(t.bytes) ? " or #SS" : "") + ", got " + got();
+        if (is_string_insn(t.insn)) return "";
+        // Same vector as the 286: its results must match; run again without stopping.
+        wipe();
+        setup(t);
+        execute(t, false, why);
+        return compare(t, form, why);
+      default:
+        return "";
+    }
+  }
+
+  // Zeroes what the last vector wrote (everything, after a run that took a different path).
   void clean() {
+    if (m_dirty) {
+      wipe();
+      m_dirty = false;
+    }
     for (u32 a : m_touched) m_mem.ram()[a] = 0;
     m_touched.clear();
   }
   bool ram_is_zero() {
-    const u8* p = m_mem.ram();
     static const u8 zero[4096] = {};
     for (u64 off = 0; off < kRamSize; off += sizeof zero)
-      if (std::memcmp(p + off, zero, sizeof zero) != 0) return false;
+      if (std::memcmp(m_mem.ram() + off, zero, sizeof zero) != 0) return false;
     return true;
   }
   void wipe() { std::memset(m_mem.ram(), 0, kRamSize); }
@@ -198,30 +280,17 @@ class Bench {
   Cpu m_cpu;
   FirstException m_hook;
   std::vector<u32> m_touched;
+  bool m_dirty = false;
 };
 
-std::string bytes_hex(const json::Value& t) {
+std::string hex_bytes(const std::vector<u8>& b) {
   std::string s;
-  char b[4];
-  for (const json::Value& v : t.find("bytes")->arr) {
-    std::snprintf(b, sizeof b, "%02X ", static_cast<unsigned>(v.num));
-    s += b;
+  char buf[4];
+  for (u8 x : b) {
+    std::snprintf(buf, sizeof buf, "%02X ", x);
+    s += buf;
   }
   return s;
-}
-
-// Leading prefix bytes of a vector and the byte after them.
-bool has_lock_prefix(const json::Value& t, std::vector<u8>& insn) {
-  bool lock = false;
-  size_t i = 0;
-  const auto& a = t.find("bytes")->arr;
-  for (; i < a.size(); i++) {
-    u8 b = static_cast<u8>(a[i].num);
-    if (b == 0xF0) lock = true;
-    else if (b != 0x26 && b != 0x2E && b != 0x36 && b != 0x3E && b != 0xF2 && b != 0xF3) break;
-  }
-  for (; i < a.size(); i++) insn.push_back(static_cast<u8>(a[i].num));
-  return lock;
 }
 
 struct Totals { unsigned pass = 0, fail = 0, known = 0, skipped = 0; };
@@ -298,51 +367,62 @@ int run_main(int argc, char** argv) {
       all.fail++;
       continue;
     }
-    json::Value vectors = json::parse(text);
+    json::Value file = json::parse(text);
     Form form{stem, flags_mask_for(stem)};
-    Totals t;
+    enum Status { kPass, kKnown, kSkip, kFail };
+    std::vector<Status> status(file.arr.size(), kPass);
     unsigned reported = 0;
-    auto run_one = [&](const json::Value& v, bool report) {
-      std::string hash = v.find("hash") ? v.find("hash")->str : "";
-      if (revoked.count(hash)) { t.skipped++; return; }
-      std::vector<u8> insn;
-      bool lock = has_lock_prefix(v, insn);
-      const KnownDifference* kd = find_known_difference(stem, lock, insn);
-      if (kd && kd->expect == Expectation::Skip) { t.skipped++; bench.clean(); return; }
-      std::string diff = bench.run(v, form, kd ? kd->expect : Expectation::Same);
-      bench.clean();
-      if (diff.empty()) { (kd ? t.known : t.pass)++; return; }
-      t.fail++;
-      if (report && (verbose || reported++ < 3))
-        std::printf("  FAIL %s #%lld %s[%s]%s%s\n", stem.c_str(), static_cast<long long>(v.int_or("idx", -1)),
-                    v.find("name") ? (v.find("name")->str + " ").c_str() : "", bytes_hex(v).c_str(),
-                    diff.c_str(), kd ? (std::string(" (known difference: ") + kd->reason + ")").c_str() : "");
+    auto report = [&](const json::Value& j, const Vector& t, const std::string& what, const KnownDifference* kd) {
+      if (!verbose && reported++ >= 3) return;
+      const json::Value* name = j.find("name");
+      std::printf("  FAIL %s #%lld %s [%s]%s%s%s\n", stem.c_str(), static_cast<long long>(j.int_or("idx", -1)),
+                  name ? name->str.c_str() : "", hex_bytes(t.bytes).c_str(), what.c_str(), kd ? " -- rule: " : "",
+                  kd ? kd->reason : "");
     };
-    for (const json::Value& v : vectors.arr) run_one(v, true);
+    auto run_vector = [&](size_t i) -> Status {
+      const json::Value& j = file.arr[i];
+      Vector t;
+      if (!t.load(j)) { report(j, t, " malformed vector", nullptr); return kFail; }
+      if (const json::Value* h = j.find("hash"); h && revoked.count(h->str)) return kSkip;
+      const KnownDifference* kd =
+          find_known_difference(stem, t.insn, static_cast<unsigned>(t.bytes.size()), t.lock, t.exception);
+      if (kd && kd->expect == Expectation::Skip) return kSkip;
+      std::string diff = bench.check(t, form, kd);
+      bench.clean();
+      if (!diff.empty()) { report(j, t, diff, kd); return kFail; }
+      return kd ? kKnown : kPass;
+    };
+    for (size_t i = 0; i < file.arr.size(); i++) status[i] = run_vector(i);
     if (!bench.ram_is_zero()) {
       // Something wrote outside the bytes the vectors list: find which vectors did.
       bench.wipe();
-      for (const json::Value& v : vectors.arr) {
-        Totals dummy = t;
-        run_one(v, false);
-        t = dummy;
+      for (size_t i = 0; i < file.arr.size(); i++) {
+        run_vector(i);
         if (!bench.ram_is_zero()) {
-          t.fail++;
-          std::printf("  FAIL %s #%lld %s[%s] wrote RAM outside the listed bytes\n", stem.c_str(),
-                      static_cast<long long>(v.int_or("idx", -1)), v.find("name") ? v.find("name")->str.c_str() : "",
-                      bytes_hex(v).c_str());
+          status[i] = kFail;
+          Vector t;
+          t.load(file.arr[i]);
+          report(file.arr[i], t, " wrote RAM outside the listed bytes", nullptr);
           bench.wipe();
         }
       }
     }
-    std::printf("%-6s %4u passed, %3u failed, %3u known-difference checked, %3u skipped\n", stem.c_str(), t.pass,
-                t.fail, t.known, t.skipped);
+    Totals t;
+    for (Status st : status) {
+      if (st == kPass) t.pass++;
+      else if (st == kKnown) t.known++;
+      else if (st == kSkip) t.skipped++;
+      else t.fail++;
+    }
+    std::printf("%-6s %4u passed, %3u failed, %3u passed as known differences, %3u skipped\n", stem.c_str(),
+                t.pass, t.fail, t.known, t.skipped);
     all.pass += t.pass + t.known;
     all.fail += t.fail;
     all.known += t.known;
     all.skipped += t.skipped;
   }
-  std::printf("(%u of the passes are vectors checked against documented modern behaviour instead of the 286's)\n",
+  std::printf("(%u of the passes are known 286 differences checked against the modern behaviour; see "
+              "known_differences.cpp)\n",
               all.known);
   std::printf("%u passed, %u failed, %u skipped\n", all.pass, all.fail, all.skipped);
   return all.fail ? 1 : 0;

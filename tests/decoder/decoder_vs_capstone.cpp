@@ -233,8 +233,9 @@ int main(int argc, char** argv) {
 
   for (const auto& [mn, n] : g_unnamed) std::printf("unnamed %-20s %llu\n", mn.c_str(), static_cast<unsigned long long>(n));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("mode %d, seed %llu: %llu strings in %.2fs\n", bits, static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(st.total), secs);
+  std::printf("decoder vs %s, mode %d, seed %llu, %.2fs\n", capstone_version().c_str(), bits,
+              static_cast<unsigned long long>(seed), secs);
+  std::printf("  total strings:             %llu\n", static_cast<unsigned long long>(st.total));
   std::printf("  Capstone decoded:          %llu\n", static_cast<unsigned long long>(st.cs_decoded));
   std::printf("  matched:                   %llu\n", static_cast<unsigned long long>(st.matched));
   std::printf("  mnemonics checked:         %llu\n", static_cast<unsigned long long>(st.mnemonic_checked));
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
   std::printf("  no OpId (length only):     %llu\n", static_cast<unsigned long long>(st.ours_invalid_op));
   auto rows = disagreements();
   for (size_t i = 0; i < rows.size(); i++)
-    std::printf("  listed disagreement %-28s %llu\n", rows[i].name, static_cast<unsigned long long>(st.listed[i]));
+    std::printf("  listed: %-34s %llu\n", rows[i].name, static_cast<unsigned long long>(st.listed[i]));
   if (st.failed) std::printf("FAILED: rerun with --mode %d --seed %llu --count %llu\n", bits,
                              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(count));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(st.matched + st.listed_cases),

@@ -60,12 +60,15 @@ int len_diff(const Case& c) { return static_cast<int>(c.cs.len) - static_cast<in
 
 // ---- predicates ----
 
+// Capstone stops right after 0F B9 / 0F FF; we go on to the ModRM (and SIB, displacement).
+bool stops_after_opcode(const Case& c) { return c.cs.len == scan(c).opc + 2 && len_diff(c) < 0; }
+
 bool ud1_modrm(const Case& c) {
-  return c.status == DecodeStatus::Ok && c.ours.op == OpId::UD1 && cs_is(c, "ud2b") && len_diff(c) < 0;
+  return c.status == DecodeStatus::Ok && c.ours.op == OpId::UD1 && cs_is(c, "ud2b") && stops_after_opcode(c);
 }
 
 bool ud0_modrm(const Case& c) {
-  return c.status == DecodeStatus::Ok && c.ours.op == OpId::UD0 && cs_is(c, "ud0") && len_diff(c) < 0;
+  return c.status == DecodeStatus::Ok && c.ours.op == OpId::UD0 && cs_is(c, "ud0") && stops_after_opcode(c);
 }
 
 bool branch66_64(const Case& c) {
@@ -115,8 +118,8 @@ bool rep_not_last(const Case& c) {
 bool extrq_prefix(const Case& c) {
   if (c.status != DecodeStatus::Ok || c.ours.map != 2 || c.ours.opcode != 0x78 || c.ours.mod != 3) return false;
   Prefixes p = scan(c);
-  const u8 mand = p.f3 && p.last != 0x66 && p.last != 0xF2 ? 0xF3 : p.last;
-  if (cs_is(c, "vmread")) return len_diff(c) == -2 && (mand != 0x66 && mand != 0xF2 ? true : mode_bits(c.mode) == 16);
+  const bool cs_sees_it = p.last == 0x66 || p.last == 0xF2;   // Capstone: only a last 66/F2
+  if (cs_is(c, "vmread")) return len_diff(c) == -2 && (!cs_sees_it || mode_bits(c.mode) == 16);
   if (cs_is(c, "extrq") || cs_is(c, "insertq")) return len_diff(c) == 2 && c.ours.rep == 3;
   return false;
 }
@@ -198,8 +201,9 @@ std::span<const Disagreement> disagreements() {
        "SDM Vol.2B RET: 'C2 iw RET imm16' in every mode and operand size. Capstone 4 reads 4 "
        "bytes with 66+REX.W or with a BND prefix."},
       {"EVEX.b register form", Check::Length, evex_rounding,
-       "SDM Vol.2A §2.7.1-2.7.2 (EVEX.b with mod=3 selects static rounding / SAE: no extra "
-       "bytes). Capstone 4 consumes one byte too many."},
+       "SDM Vol.2A 'Static Rounding Support in EVEX' / 'SAE Support in EVEX' (§2.6.8-2.6.9 in "
+       "older editions): with mod=3 EVEX.b and EVEX.L'L select the rounding mode, no extra "
+       "byte. Capstone 4 consumes one byte too many."},
       {"XOP map A immediate is id", Check::Length, xop_id16,
        "AMD APM Vol.3 BEXTR (immediate form) / TBM: '8F RXB.0A ... 10 /r id' (a 32-bit immediate "
        "regardless of operand size). Capstone 4 reads 16 bits in 16-bit code."},
@@ -229,7 +233,7 @@ std::span<const Disagreement> disagreements() {
        "Intel withdrew PCOMMIT (66 0F AE F8) in 2016 (ISA Extensions Reference rev. 027); it is "
        "not in the SDM. Our opcodes.inc decodes 0F AE F8 as SFENCE whatever the prefix."},
       {"EVEX disp8*N", Check::MemOperand, evex_disp8n,
-       "SDM Vol.2A §2.7.5: EVEX disp8 is scaled by N. Our decoder keeps the raw disp8 (EVEX "
+       "SDM Vol.2A 'Compressed Displacement (disp8*N) Support in EVEX': disp8 is scaled by N. Our decoder keeps the raw disp8 (EVEX "
        "instructions are #UD here: CPUID reports no AVX-512), so only base/index are compared."},
       {"64-bit ES/CS/SS/DS override", Check::MemOperand, null_seg64,
        "AMD APM Vol.3 §1.2.4 and SDM Vol.1 §3.7.4.1: in 64-bit mode the CS, DS, ES and SS "

@@ -64,6 +64,12 @@ std::string hex(const u8* bytes, unsigned n) {
   return s;
 }
 
+std::string capstone_version() {
+  int major = 0, minor = 0;
+  ::cs_version(&major, &minor);
+  return "Capstone " + std::to_string(major) + "." + std::to_string(minor);
+}
+
 int mode_bits(CpuMode mode) {
   return mode == CpuMode::Long64 ? 64 : mode == CpuMode::Prot32 ? 32 : 16;
 }
@@ -203,10 +209,13 @@ bool mem_operand_matches(const Case& c, std::string& why) {
   }
   const u64 mask = d.asize == 2 ? 0xFFFF : d.asize == 4 ? 0xFFFFFFFFu : ~u64{0};
   const bool vsib = cs.index != kNoReg && (cs.index & kVecReg);
+  // Without an override (Capstone prints none) the segment is the default: SS for a BP, rBP
+  // or rSP base (not r12/r13), DS otherwise (SDM Vol.1 §3.7.4, Table 3-5).
+  const u8 default_seg = (d.base == 5 || (d.base == 4 && d.asize != 2)) ? SS : DS;
   bool ok = cs.base == d.base && (vsib || cs.index == d.index) &&
             (d.index == kNoReg || cs.scale == (1u << d.scale)) &&
             ((static_cast<u64>(static_cast<i64>(d.disp)) ^ static_cast<u64>(cs.disp)) & mask) == 0 &&
-            (cs.seg == kNoSeg || cs.seg == d.seg);
+            (cs.seg == kNoSeg ? d.seg == default_seg : cs.seg == d.seg);
   if (ok) return true;
   std::snprintf(buf, sizeof buf,
                 "ours base=%u index=%u scale=%u disp=%d seg=%u asize=%u; capstone base=%u index=%u "

@@ -77,6 +77,7 @@ bool mnemonic_matches(const Case& c, std::string& expected);
 bool mem_operand_matches(const Case& c, std::string& why);
 
 std::string hex(const u8* bytes, unsigned n);
+std::string capstone_version();
 int mode_bits(CpuMode mode);
 
 }  // namespace rv::dectest

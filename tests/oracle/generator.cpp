@@ -33,6 +33,16 @@ u64 Rng::next() {
   return r;
 }
 
+const std::vector<u8>& ro_page_pattern() {
+  static const std::vector<u8> p = [] {
+    std::vector<u8> v(kPage);
+    Rng r(0x0DDBA11);
+    for (u8& b : v) b = static_cast<u8>(r.next() >> 56);
+    return v;
+  }();
+  return p;
+}
+
 u32 host_features() {
   unsigned a, b, c, d;
   u32 f = 0;
@@ -158,8 +168,19 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
   u32 lo = (mem_lo + align - 1) / align * align;
   u32 slots = (mem_hi - std::max(size, 1u) - lo) / align + 1;
   u64 target = kDataBase + lo + static_cast<u64>(rng.below(slots)) * align;
+  // A few operands fault on purpose: #PF across either edge of the data page, or #GP from a
+  // non-canonical address (64-bit); both runs must fault the same way, leaving state exact.
+  u64 noncanon = 0;
+  if (fault_percent && rng.chance(fault_percent) && mem_lo == 0 && mem_hi == kPage) {
+    u32 k = size > 1 ? 1 + rng.below(size - 1) : rng.below(2);
+    u32 how = rng.below(10);
+    if (l64 && how < 3) noncanon = 1ull << 47;
+    else if (how < 5) target = kRoBase + rng.below(kPage - size + 1);   // reads work, writes #PF
+    else target = how < 8 ? kDataBase + kPage - k : kDataBase - (k ? k : 1);
+  }
   Mem m;
   u32 form = rng.below(l64 && allow_rip ? 9 : 8);
+  if (noncanon && form > 3 && form != 8) form = 0;
   if (form == 7 && (align > 1 || mem_lo > 0 || mem_hi < kPage)) form = 0;
   bool narrow = !l64;   // addresses computed mod 2^32
   if (l64 && form <= 4 && rng.chance(20)) { m.addr32 = true; narrow = true; }
@@ -174,7 +195,7 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
       m.base = pick_reg(kNone);
       m.disp = disp_for(form);
       if (form == 2 && rng.chance(30)) m.force_disp32 = true;
-      set(m.base, target - static_cast<u64>(static_cast<i64>(m.disp)));
+      set(m.base, (target - static_cast<u64>(static_cast<i64>(m.disp))) ^ (narrow ? 0 : noncanon));
       break;
     }
     case 3: case 8: {           // [base+index*scale+disp]
@@ -184,7 +205,8 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
       m.disp = disp_for(rng.below(3));
       i64 idx = static_cast<i64>(rng.below(33)) - 16;
       set(m.index, static_cast<u64>(idx));
-      set(m.base, target - static_cast<u64>(static_cast<i64>(m.disp)) - (static_cast<u64>(idx) << m.scale));
+      set(m.base, (target - static_cast<u64>(static_cast<i64>(m.disp)) - (static_cast<u64>(idx) << m.scale)) ^
+                      (narrow ? 0 : noncanon));
       break;
     }
     case 4: {                   // [index*scale+disp32]
@@ -216,6 +238,20 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
     }
   }
   return m;
+}
+
+void Gen::noise() {
+  if (l64) {
+    // ES CS SS DS overrides are ignored in 64-bit mode; a REX not directly before the
+    // opcode is ignored too (SDM Vol.2 §2.2.1).
+    static const u8 kSeg[] = {0x26, 0x2E, 0x36, 0x3E};
+    if (rng.chance(30)) a.byte(static_cast<u8>(0x40 | rng.below(16)));
+    a.byte(rng.pick(kSeg));
+  } else {
+    // Flat segments; CS (2E) makes writes #GP, which must match too.
+    static const u8 kSeg[] = {0x26, 0x36, 0x3E, 0x26, 0x36, 0x3E, 0x2E};
+    a.byte(rng.pick(kSeg));
+  }
 }
 
 void Gen::rip_fixup(int disp_at, u64 target) {
@@ -285,6 +321,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
       g.reserved = 0;
       g.mem_lo = 0;
       g.mem_hi = kPage;
+      g.fault_percent = 2;
       g.legacy_bytes = true;
       try {
         t->fn(g);

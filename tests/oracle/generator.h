@@ -110,10 +110,13 @@ class Gen {
   Mem mem(unsigned size, unsigned align = 1, bool allow_rip = true);
   void set_reg(u8 reg, u64 v) { a.mov_imm(reg, v); }
   u32 mem_lo = 0, mem_hi = kPage;  // page offsets mem() may target
+  u32 fault_percent = 2;           // chance that mem() picks a faulting address
+  void noise();                    // redundant prefixes before an instruction (ignored by the CPU)
   u16 reserved = 0;                // registers mem() must not use as base/index (bit per reg)
   // Emits a ModRM instruction and records the RIP-relative fixup if `rm` needs one.
   void insn(unsigned osize, std::initializer_list<u8> opcode, u8 reg, bool reg_is_reg, const RM& rm,
             unsigned imm_size = 0, u64 imm_value = 0, const Prefixes& p = {}) {
+    if (rng.chance(4)) noise();
     int at = a.modrm(osize, opcode, reg, reg_is_reg, rm, imm_size, imm_value, p);
     if (rm.is_mem && rm.mem.rip) rip_fixup(at, pending_rip_target);
   }

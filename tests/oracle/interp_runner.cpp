@@ -32,6 +32,8 @@ InterpRunner::InterpRunner(bool cpl3) : m_cpl3(cpl3), m_mem(0x20000), m_cpu(m_me
   m_mem.map_ram(kDataBase, kPage, 0x12000, "data");
   m_mem.map_ram(kStackBase, kPage, 0x13000, "stack");
   m_mem.map_ram(kSys, 6 * kPage, 0x14000, "sys");
+  m_mem.map_ram(kRoBase, kPage, 0x1A000, "ro");
+  m_mem.write_bytes(kRoBase, ro_page_pattern().data(), kPage);
   build_tables();
 }
 
@@ -59,6 +61,7 @@ void InterpRunner::build_tables() {
   map4k(kCodeBase, true, false);
   map4k(kCodeBase + kPage, true, false);
   map4k(kDataBase, true, true);
+  map4k(kRoBase, true, false);
   map4k(kStackBase, true, true);
   for (u64 p = 0; p < 6; p++) map4k(kSys + p * kPage, false, true);
 
@@ -90,7 +93,9 @@ void InterpRunner::build_tables() {
     stubs[v * 16] = 0xF4;
     stubs[v * 16 + 1] = 0xEB;
     stubs[v * 16 + 2] = 0xFD;
-    idt[v * 2] = (off & 0xFFFF) | (static_cast<u64>(kKernCs64) << 16) | (1ull << 32) | (0xEEull << 40) |
+    // Gate DPL as Linux sets it: INT3 and INTO may be used from user mode, INT n is #GP.
+    u64 attr = v == 3 || v == 4 ? 0xEE : 0x8E;
+    idt[v * 2] = (off & 0xFFFF) | (static_cast<u64>(kKernCs64) << 16) | (1ull << 32) | (attr << 40) |
                  ((off >> 16 & 0xFFFF) << 48);
     idt[v * 2 + 1] = off >> 32;
   }
@@ -102,10 +107,10 @@ void InterpRunner::build_tables() {
     s.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
     s.cr3 = kTables;
     s.efer = kEferSce | kEferLme | kEferLma | kEferNxe;
-    s.gdtr = {kGdt, 0x4F};
+    s.gdtr = {kGdt, 0x7F};   // Linux: 16 entries
     s.idtr = {kIdt, 0xFFF};
     s.tr = Segment{kTssSel, 0x8B, 0x67, kTss};
-    s.ldtr = Segment{0, 0x82, 0xFFFF, 0};
+    s.ldtr = Segment{};   // no LDT, as in a Linux process
     bool compat = m == static_cast<int>(Mode::Compat32);
     if (m_cpl3) {
       s.seg[CS] = compat ? seg(kUserCs32, 0xFB, 0xC) : seg(kUserCs64, 0xFB, 0xA);
@@ -114,7 +119,8 @@ void InterpRunner::build_tables() {
       s.seg[CS] = compat ? seg(kKernCs32, 0x9B, 0xC) : seg(kKernCs64, 0x9B, 0xA);
       s.seg[SS] = seg(kKernDs, 0x93, 0xC);
     }
-    s.seg[DS] = s.seg[ES] = seg(kUserDs, 0xF3, 0xC);
+    // 64-bit Linux processes run with null DS/ES; the native 32-bit prologue loads 0x2B.
+    s.seg[DS] = s.seg[ES] = compat ? seg(kUserDs, 0xF3, 0xC) : Segment{};
     s.seg[FS] = s.seg[GS] = Segment{};
   }
 }
@@ -154,6 +160,10 @@ Snapshot InterpRunner::run(const Case& c) {
     s.rflags = m_cpu.rflags();
     return s;
   }
+  for (int r = 0; r < 6; r++) s.sreg[r] = st.seg[r].sel;
+  // At CPL 0 the stack segment is the kernel's; report the user selector the sequence
+  // started with, so only changes made by the sequence count.
+  if (!m_cpl3 && s.sreg[SS] == kKernDs) s.sreg[SS] = kUserDs;
   if (!m_cpl3 && rip == end + 1) {   // HLT at CPL 0 ends the run directly
     s.rflags = m_cpu.rflags();
     return s;
@@ -171,6 +181,10 @@ Snapshot InterpRunner::run(const Case& c) {
     return s;
   }
   const u64* frame = reinterpret_cast<const u64*>(host(kIstTop - 40));
+  if (rsp == kIstTop - 48) s.error = frame[-1];
+  s.cr2 = st.cr2;
+  s.sreg[CS] = static_cast<u16>(frame[1]);
+  s.sreg[SS] = static_cast<u16>(frame[4]);
   s.fault_rip = frame[0];
   s.rflags = frame[2];
   s.gpr[RSP] = frame[3];

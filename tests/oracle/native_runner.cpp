@@ -20,7 +20,7 @@ constexpr u64 kPro32 = kCodeBase + 0x200;     // prologue, 32-bit case
 constexpr u64 kEpi32 = kCodeBase + 0x400;     // 64-bit epilogue reached from 32-bit code
 constexpr u64 kCtl = kCodeBase + 0x800;       // control block
 constexpr u64 kInGpr = kCtl + 0x00, kInFlags = kCtl + 0x80, kHostRsp = kCtl + 0x88, kOutGpr = kCtl + 0x90,
-              kOutFlags = kCtl + 0x110, kFarToSeq = kCtl + 0x118, kFarBack = kCtl + 0x120;
+              kOutFlags = kCtl + 0x110, kFarToSeq = kCtl + 0x118, kFarBack = kCtl + 0x120, kOutSreg = kCtl + 0x130;
 constexpr u16 kUserCs32 = 0x23, kUserDs = 0x2B, kUserCs64 = 0x33;
 
 Mem abs_mem(u64 addr) { Mem m; m.disp = static_cast<i32>(addr); return m; }
@@ -28,6 +28,7 @@ Mem abs_mem(u64 addr) { Mem m; m.disp = static_cast<i32>(addr); return m; }
 std::vector<u8> epilogue64() {
   Asm a(true);
   for (u8 r = 0; r < 16; r++) a.modrm(8, {0x89}, r, true, RM::m(abs_mem(kOutGpr + 8 * r)));   // MOV [out+8r], r
+  for (u8 sr = 0; sr < 6; sr++) a.modrm(4, {0x8C}, sr, false, RM::m(abs_mem(kOutSreg + 2 * sr)));   // MOV [out_sreg], Sreg
   a.modrm(8, {0x8B}, 4, true, RM::m(abs_mem(kHostRsp)));                                        // MOV RSP, [host_rsp]
   a.byte(0x9C);                                                                                 // PUSHFQ
   a.byte(0x58);                                                                                 // POP RAX
@@ -42,11 +43,10 @@ std::vector<u8> prologue(bool compat) {
   Asm a(true);
   for (u8 r : {3, 5, 12, 13, 14, 15}) a.opreg(4, {}, 0x50, r);          // PUSH callee-saved
   a.modrm(8, {0x89}, 4, true, RM::m(abs_mem(kHostRsp)));                // MOV [host_rsp], RSP
-  if (compat) {
-    // 64-bit Linux processes run with null DS/ES, which fault in compatibility mode.
-    a.opreg(4, {}, 0xB8, 0, 4, kUserDs);                                // MOV EAX, 0x2B
-    a.raw({0x8E, 0xD8, 0x8E, 0xC0});                                    // MOV DS, EAX; MOV ES, EAX
-  }
+  // 64-bit Linux processes run with null DS/ES, which fault in compatibility mode: the
+  // 32-bit case loads 0x2B, the 64-bit case null (a sequence may have changed them).
+  a.opreg(4, {}, 0xB8, 0, 4, compat ? kUserDs : 0);                     // MOV EAX, sel
+  a.raw({0x8E, 0xD8, 0x8E, 0xC0});                                      // MOV DS, EAX; MOV ES, EAX
   a.modrm(4, {0xFF}, 6, false, RM::m(abs_mem(kInFlags)));               // PUSH [in_flags]
   a.byte(0x9D);                                                         // POPFQ
   for (u8 r = 0; r < 16; r++)
@@ -82,6 +82,8 @@ void on_signal(int sig, siginfo_t*, void* uc_void) {
   g_fault_out->rflags = static_cast<u64>(gr[REG_EFL]);
   g_fault_out->fault_rip = static_cast<u64>(gr[REG_RIP]);
   g_fault_out->vector = static_cast<int>(gr[REG_TRAPNO]);
+  g_fault_out->error = static_cast<u64>(gr[REG_ERR]);
+  g_fault_out->cr2 = static_cast<u64>(gr[REG_CR2]);
   g_in_native = 0;
   siglongjmp(g_jmp, 1);
 }
@@ -98,6 +100,11 @@ void NativeRunner::map_pages() {
     if (p != reinterpret_cast<void*>(a.addr))
       throw std::runtime_error("cannot map the oracle page at 0x" + std::to_string(a.addr) + " (address in use?)");
   }
+  void* ro = mmap(reinterpret_cast<void*>(kRoBase), kPage, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (ro != reinterpret_cast<void*>(kRoBase)) throw std::runtime_error("cannot map the oracle's read-only page");
+  std::memcpy(ro, ro_page_pattern().data(), kPage);
+  mprotect(ro, kPage, PROT_READ);
   std::vector<u8> p64 = prologue(false), p32 = prologue(true);
   g_epi64 = epilogue64();
   std::memcpy(at(kPro64), p64.data(), p64.size());
@@ -134,7 +141,9 @@ Snapshot NativeRunner::run(const Case& c) {
   std::memcpy(seq, c.code.data(), c.code.size());
   if (compat) {
     Asm a(false);
-    a.modrm(4, {0xFF}, 5, false, RM::m(abs_mem(kFarBack)));   // JMP FAR [m16:32] back to 64-bit code
+    Prefixes cs;
+    cs.seg = 0x2E;   // through CS: the sequence may have loaded DS with something unusable
+    a.modrm(4, {0xFF}, 5, false, RM::m(abs_mem(kFarBack)), 0, 0, cs);   // JMP FAR [m16:32] back to 64-bit code
     std::memcpy(seq + c.code.size(), a.bytes().data(), a.size());
   } else {
     std::memcpy(seq + c.code.size(), g_epi64.data(), g_epi64.size());
@@ -151,6 +160,7 @@ Snapshot NativeRunner::run(const Case& c) {
     g_in_native = 0;
     std::memcpy(s.gpr.data(), at(kOutGpr), 128);
     std::memcpy(&s.rflags, at(kOutFlags), 8);
+    std::memcpy(s.sreg.data(), at(kOutSreg), 12);
   }
   g_fault_out = nullptr;
   s.data.assign(at(kDataBase), at(kDataBase) + kPage);

@@ -15,6 +15,8 @@
 //   kSeqAddr   0x10001000  the sequence; natively followed by the epilogue, in the
 //                          interpreter by HLT (a #GP at CPL 3 that ends the run)
 //   kDataBase  0x20000000  data page: every memory operand points into it
+//   kRoBase    0x20001000  read-only page with a fixed pattern (a few operands reach into
+//                          it: reads work, writes #PF); 0x1FFFF000 is unmapped
 //   kStackBase 0x30000000  stack page: RSP starts at kStackTop
 #pragma once
 #include <array>
@@ -29,6 +31,7 @@ constexpr u64 kCodeBase = 0x10000000;
 constexpr u64 kSeqAddr = 0x10001000;
 constexpr u64 kSeqMax = 0xC00;          // bytes of sequence; the rest of the page is epilogue
 constexpr u64 kDataBase = 0x20000000;
+constexpr u64 kRoBase = kDataBase + 0x1000;   // read-only page after the data page (writes #PF)
 constexpr u64 kStackBase = 0x30000000;
 constexpr u64 kStackTop = kStackBase + 0x800;
 constexpr unsigned kPage = 4096;
@@ -49,10 +52,16 @@ struct Snapshot {
   u64 rflags = 0;
   int vector = -1;       // -1: ran to the end; else the exception vector (0 #DE, 6 #UD, 13 #GP...)
   u64 fault_rip = 0;     // RIP of the faulting instruction (vector >= 0)
+  u64 error = 0;         // error code (#GP, #PF, ...), CR2 for #PF
+  u64 cr2 = 0;
+  std::array<u16, 6> sreg{};   // ES CS SS DS FS GS selectors at the end (no fault only)
   std::string note;      // runner-level problem ("interpreter did not stop", ...), empty if none
   std::vector<u8> data;  // data page after the run
   std::vector<u8> stack; // stack page after the run
 };
+
+// The read-only page's contents (fixed).
+const std::vector<u8>& ro_page_pattern();
 
 // One generated case, ready to run.
 struct Case {

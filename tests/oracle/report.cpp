@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 
 #include <cinttypes>
+#include <cstdarg>
 #include <cstdio>
 
 #include "tests/oracle/generator.h"
@@ -68,6 +69,17 @@ std::string compare(const Case& c, const Snapshot& n, const Snapshot& i) {
   }
   if (n.vector >= 0 && (n.fault_rip & wmask) != (i.fault_rip & wmask))
     out += fmt("  fault rip: native %" PRIx64 " interp %" PRIx64 "\n", n.fault_rip & wmask, i.fault_rip & wmask);
+  bool has_error = n.vector == 8 || (n.vector >= 10 && n.vector <= 14) || n.vector == 17;
+  // A user access to the upper half hits the host kernel's (present) pages: ignore P there.
+  u64 emask = n.vector == 14 && n.cr2 >= 0xFFFF800000000000ull ? 0xFFFE : 0xFFFF;
+  if (has_error && (n.error & emask) != (i.error & emask))
+    out += fmt("  error code: native %" PRIx64 " interp %" PRIx64 "\n", n.error & 0xFFFF, i.error & 0xFFFF);
+  if (n.vector == 14 && n.cr2 != i.cr2) out += fmt("  cr2: native %" PRIx64 " interp %" PRIx64 "\n", n.cr2, i.cr2);
+  if (n.vector < 0) {
+    static const char* const kSeg[6] = {"es", "cs", "ss", "ds", "fs", "gs"};
+    for (int r : {0, 2, 3, 4, 5})
+      if (n.sreg[r] != i.sreg[r]) out += fmt("  %s: native %04x interp %04x\n", kSeg[r], n.sreg[r], i.sreg[r]);
+  }
   for (int r = 0; r < (m32 ? 8 : 16); r++) {
     if ((n.gpr[r] & wmask) != (i.gpr[r] & wmask))
       out += fmt("  %s: native %016" PRIx64 " interp %016" PRIx64 "\n", kRegNames[r], n.gpr[r] & wmask, i.gpr[r] & wmask);

@@ -21,7 +21,7 @@ void alu_rm_r(Gen& g) {
   RM rm = g.rm(size, op != 7);
   u8 reg = g.reg_src(size);
   Prefixes p;
-  p.lock = rm.is_mem && op != 7 && g.rng.chance(20);
+  p.lock = rm.is_mem && op != 7 ? g.rng.chance(20) : g.rng.chance(2);   // LOCK on a register or CMP: #UD
   g.reads(alu_reads(op));
   g.insn(size, {static_cast<u8>(op * 8 + (size == 1 ? 0 : 1))}, reg, true, rm, 0, 0, p);
   alu_effect(g, op);

@@ -55,7 +55,9 @@ void pusha_popa(Gen& g) {
 void enter_leave(Gen& g) {
   unsigned s = stack_size(g);
   u8 level = static_cast<u8>(g.rng.chance(50) ? 0 : g.rng.below(g.rng.chance(90) ? 4 : 9));
-  if (level > 1 || g.rng.chance(30)) g.set_reg(kRBP, kStackBase + 0x600 + g.rng.below(0x400));
+  // A 16-bit ENTER sets only BP, and LEAVE then copies all of RBP/EBP to the stack pointer:
+  // keep RBP inside the stack page so the POP does not read the (runner-specific) code page.
+  if (level > 1 || s == 2 || g.rng.chance(30)) g.set_reg(kRBP, kStackBase + 0x600 + g.rng.below(0x400));
   g.a.plain(enc_size(s), {0xC8}, 2, g.rng.below(0x101));
   g.a.byte(level);
   if (g.rng.chance(30)) g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(8)));
@@ -179,6 +181,108 @@ void xlat(Gen& g) {
   g.a.plain(g.l64 && g.rng.chance(30) ? 8 : 4, {0xD7});
 }
 
+// Instructions that fault at CPL 3 (or always): the vector, error code and state must match.
+void traps(Gen& g) {
+  switch (g.rng.below(9)) {
+    case 0: g.a.byte(0xCC); break;                                    // INT3: #BP, RIP after it
+    case 1: {                                                         // INT n: #GP(n*8+2) unless DPL 3
+      u8 n = static_cast<u8>(g.rng.below(256));
+      if (n == 0x80) n = 0x81;                                        // Linux's 32-bit syscall gate
+      g.a.raw({0xCD, n});
+      break;
+    }
+    case 2: g.a.raw({0x0F, 0x0B}); break;                             // UD2
+    case 3: g.a.byte(0xF4); break;                                    // HLT: #GP(0)
+    case 4: g.a.byte(g.rng.chance(50) ? 0xFA : 0xFB); break;          // CLI/STI with IOPL 0: #GP(0)
+    case 5: {                                                         // IN/OUT without permission
+      static const u8 kIo[] = {0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF};
+      u8 op = g.rng.pick(kIo);
+      g.a.byte(op);
+      if (op < 0xE8) g.a.byte(static_cast<u8>(g.rng.below(256)));
+      break;
+    }
+    case 6: {                                                         // privileged: #GP(0)
+      switch (g.rng.below(6)) {
+        case 0: g.a.raw({0x0F, 0x20, static_cast<u8>(0xC0 | g.rng.below(8))}); break;   // MOV r, CR0
+        case 1: g.a.raw({0x0F, 0x32}); break;                                           // RDMSR
+        case 2: g.a.raw({0x0F, 0x30}); break;                                           // WRMSR
+        case 3: g.a.raw({0x0F, 0x06}); break;                                           // CLTS
+        case 4: g.a.raw({0x0F, 0x09}); break;                                           // WBINVD
+        default: g.insn(4, {0x0F, 0x01}, 7, false, RM::m(g.mem(1)));                   // INVLPG
+      }
+      break;
+    }
+    case 7: {                                                         // LOCK on a non-lockable instruction: #UD
+      Prefixes p;
+      p.lock = true;
+      RM rm = g.rm(4, true, 50);
+      g.insn(4, {static_cast<u8>(g.rng.chance(50) ? 0x89 : 0x8B)}, g.gpr_dst(), true, rm, 0, 0, p);
+      break;
+    }
+    default:                                                          // INTO: #OF if OF (#UD in 64-bit mode)
+      g.reads(kFlagOF);
+      g.a.byte(0xCE);
+  }
+}
+
+// Segment registers: MOV to/from, PUSH/POP, LAR/LSL/VERR/VERW, with selectors that are valid,
+// null, privileged, system or LDT (Linux's GDT layout; FS/GS are never loaded, they hold
+// the native run's TLS).
+void segs(Gen& g) {
+  static const u16 kSel[] = {0, 3, 0x2B, 0x28, 0x29, 0x2A, 0x23, 0x33, 0x18, 0x1B, 0x10, 0x40, 0x2F, 0x43, 0x48};
+  static const u8 kLoadable[] = {0, 2, 3};   // ES SS DS
+  switch (g.rng.below(6)) {
+    case 0: {   // MOV r/m, Sreg
+      RM rm = g.rm(2, true, 40);
+      g.insn(rm.is_mem ? 4 : g.osize_v(), {0x8C}, static_cast<u8>(g.rng.below(6)), false, rm);
+      break;
+    }
+    case 1: case 2: {   // MOV Sreg, r/m
+      u8 sr = g.rng.pick(kLoadable);
+      u16 sel = g.rng.pick(kSel);
+      if (g.rng.chance(50)) {
+        u8 r = g.gpr_dst();
+        g.set_reg(r, sel | (g.rng.chance(20) ? 0xABCD0000u : 0));
+        g.a.modrm(4, {0x8E}, sr, false, RM::r(r));
+      } else {
+        g.fault_percent = 0;
+        Mem m = g.mem(2, 1, false);
+        g.insn(2, {0xC7}, 0, false, RM::m(m), 2, sel);
+        g.insn(4, {0x8E}, sr, false, RM::m(m));
+      }
+      break;
+    }
+    case 3: {   // PUSH/POP Sreg
+      if (g.l64) { g.a.raw({0x0F, static_cast<u8>(g.rng.chance(50) ? 0xA0 : 0xA8)}); break; }   // PUSH FS/GS
+      static const u8 kPush[] = {0x06, 0x0E, 0x16, 0x1E};
+      static const u8 kPop[] = {0x07, 0x17, 0x1F};
+      if (g.rng.chance(50)) g.a.byte(g.rng.pick(kPush));
+      else { g.a.raw({0x68}); g.a.imm(g.rng.pick(kSel), 4); g.a.byte(g.rng.pick(kPop)); }
+      break;
+    }
+    default: {  // LAR / LSL / VERR / VERW: ZF says whether the selector passed the checks
+      u8 r = g.gpr_dst();
+      u16 sel = g.rng.pick(kSel);
+      g.set_reg(r, sel);
+      u32 k = g.rng.below(4);
+      if (k == 0) {
+        // SDM LAR: the result is masked with 00FxFF00H, bits 16-19 undefined. Keep ZF in a
+        // register and clear those bits.
+        u8 d = g.gpr_dst(), z = g.gpr_low8();
+        unsigned sz = g.osize_v();
+        g.a.modrm(sz, {0x0F, 0x02}, d, true, RM::r(r));
+        g.a.modrm(1, {0x0F, 0x94}, 0, false, RM::r(z));                        // SETZ
+        g.a.modrm(sz == 2 ? 4 : sz, {0x81}, 4, false, RM::r(d), 4, 0xFFF0FFFF);  // AND d, ~000F0000h
+        g.effect(kArith6, kFlagAF);
+        break;
+      }
+      if (k == 1) g.a.modrm(g.osize_v(), {0x0F, 0x03}, g.gpr_dst(), true, RM::r(r));
+      else g.a.modrm(2, {0x0F, 0x00}, static_cast<u8>(k == 2 ? 4 : 5), false, RM::r(r), 0, 0, Prefixes{.no_66 = true});
+      g.effect(kFlagZF, 0);
+    }
+  }
+}
+
 }  // namespace
 
 void add_misc_templates(std::vector<Template>& t) {
@@ -191,6 +295,8 @@ void add_misc_templates(std::vector<Template>& t) {
   t.push_back({"bcd", 2, 0, bcd});
   t.push_back({"salc", 2, 0, salc});
   t.push_back({"xlat", 3, 0, xlat});
+  t.push_back({"traps", 3, 0, traps});   // CPL 3 only (not with --cpl0)
+  t.push_back({"segs", 3, 0, segs});     // CPL 3 only
 }
 
 }  // namespace rv::oracle

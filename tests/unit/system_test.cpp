@@ -49,7 +49,7 @@ struct SysEnv : CpuEnv {
     gdt(kData0, seg_desc(0, 0xFFFFF, 0x92, 0xC));
     gdt(kCode3, seg_desc(0, 0xFFFFF, 0xFA, 0xC));
     gdt(kData3, seg_desc(0, 0xFFFFF, 0xF2, 0xC));
-    gdt(kTssSel, seg_desc(kTss, 0x67 + 0x20, 0x89, 0));
+    gdt(kTssSel, seg_desc(kTss, 0x67 + 0x20, 0x8B, 0));   // busy: it is TR
     gdt(kNpData, seg_desc(0, 0xFFFFF, 0x12, 0xC));     // data, not present
     gdt(kConf, seg_desc(0, 0xFFFFF, 0x9E, 0xC));       // conforming code, DPL 0
     gdt(kSysenter + 0, seg_desc(0, 0xFFFFF, 0x9A, 0xC));
@@ -383,6 +383,183 @@ TEST(System, SysenterSysexit32) {
   EXPECT_EQ(env.cpu.mode(), CpuMode::Prot32);
 }
 
+TEST(System, Virtual8086RoundTrip) {
+  SysEnv env;
+  env.protected32();
+  env.w(kIdt + 0x20 * 8, gate_desc(kCode0, 0x5000, 0xE, 3), 8);
+  env.s.idtr.limit = 0x21 * 8 - 1;
+  env.code(0x5000, {0xCF});                        // iretd
+  env.code(0x4010, {0xA1, 0x02, 0x00, 0xCD, 0x20});  // V86 at 0400:0010: mov ax, [2]; int 0x20
+  env.w(0x7002, 0xBEEF, 2);                        // DS = 0x0700
+  const u32 frame[] = {0x10, 0x400, u32(kFixed1 | kFlagVM | (3u << 12)), 0xFF0, 0x500, 0x600, 0x700, 0, 0};
+  u64 sp = 0x8000 - sizeof(frame);
+  for (unsigned i = 0; i < 9; i++) env.w(sp + 4 * i, frame[i], 4);
+  env.code(0x4000 - 0x100, {0xCF});
+  env.start(0x4000 - 0x100);
+  env.s.gpr[RSP] = sp;
+  env.run(1);
+  ASSERT_TRUE(env.cpu.v86());
+  EXPECT_EQ(env.cpu.cpl(), 3);
+  EXPECT_EQ(env.s.seg[CS].base, 0x4000u);
+  EXPECT_EQ(env.s.seg[DS].base, 0x7000u);
+  EXPECT_EQ(env.s.gpr[RSP], 0xFF0u);
+  EXPECT_EQ(env.s.rip, 0x10u);
+  env.run(1);
+  EXPECT_EQ(env.s.gpr[RAX] & 0xFFFF, 0xBEEFu);
+  env.run(1);   // int 0x20 from V86: ring-0 stack with the data segments pushed
+  EXPECT_FALSE(env.cpu.v86());
+  EXPECT_EQ(env.s.seg[CS].sel, kCode0);
+  EXPECT_EQ(env.s.rip, 0x5000u);
+  EXPECT_EQ(env.s.gpr[RSP], 0x9000u - 36);
+  EXPECT_EQ(env.stack32(0), 0x15u);
+  EXPECT_EQ(env.stack32(1), 0x400u);
+  EXPECT_EQ(env.stack32(2), u32(kFixed1 | kFlagVM | (3u << 12)));
+  EXPECT_EQ(env.stack32(3), 0xFF0u);
+  EXPECT_EQ(env.stack32(4), 0x500u);
+  EXPECT_EQ(env.stack32(5), 0x600u);
+  EXPECT_EQ(env.stack32(6), 0x700u);
+  EXPECT_EQ(env.s.seg[DS].sel, 0);
+  env.run(1);   // iretd back to V86
+  EXPECT_TRUE(env.cpu.v86());
+  EXPECT_EQ(env.s.rip, 0x15u);
+  EXPECT_EQ(env.s.seg[DS].sel, 0x700);
+  EXPECT_EQ(env.s.gpr[RSP], 0xFF0u);
+}
+
+TEST(System, TaskGateCallAndIretReturn) {
+  SysEnv env;
+  env.protected32();
+  env.s.gdtr.limit = 0xFF;
+  constexpr u64 kTss2 = 0x3800;
+  constexpr u16 kTss2Sel = 0x80, kTaskGateSel = 0x88;
+  env.gdt(kTss2Sel, seg_desc(kTss2, 0x67, 0x89, 0));
+  env.gdt(kTaskGateSel, gate_desc(kTss2Sel, 0, 0x5, 0));
+  env.w(kTss2 + 0x20, 0x5000, 4);    // EIP
+  env.w(kTss2 + 0x24, kFixed1, 4);   // EFLAGS
+  env.w(kTss2 + 0x28, 0x11, 4);      // EAX
+  env.w(kTss2 + 0x38, 0x8800, 4);    // ESP
+  const u16 sels[6] = {kData0, kCode0, kData0, kData0, 0, 0};
+  for (unsigned i = 0; i < 6; i++) env.w(kTss2 + 0x48 + 4 * i, sels[i], 2);
+  // mov eax, 0x1234; call far 0x88:0 ; (return here)
+  env.code(0x4000, {0xB8, 0x34, 0x12, 0x00, 0x00, 0x9A, 0, 0, 0, 0, kTaskGateSel, 0x00, 0xF4});
+  env.code(0x5000, {0xCF});   // iretd: back through the link
+  env.start(0x4000);
+  env.run(2);
+  EXPECT_EQ(env.s.tr.sel, kTss2Sel);
+  EXPECT_EQ(env.s.rip, 0x5000u);
+  EXPECT_EQ(env.s.gpr[RAX], 0x11u);
+  EXPECT_EQ(env.s.gpr[RSP], 0x8800u);
+  EXPECT_TRUE(env.cpu.rflags() & kFlagNT);
+  EXPECT_TRUE(env.s.cr0 & kCr0Ts);
+  EXPECT_EQ(env.r(kTss2, 2), kTssSel);            // back link
+  EXPECT_EQ(env.r(kTss + 0x20, 4), 0x400Cu);      // saved EIP of the caller
+  EXPECT_EQ(env.r(kTss + 0x28, 4), 0x1234u);      // saved EAX
+  EXPECT_EQ(env.seg(kTss2Sel).type(), desc::kTss32Busy);
+  env.run(1);
+  EXPECT_EQ(env.s.tr.sel, kTssSel);
+  EXPECT_EQ(env.s.rip, 0x400Cu);
+  EXPECT_EQ(env.s.gpr[RAX], 0x1234u);
+  EXPECT_EQ(env.s.gpr[RSP], 0x8000u);
+  EXPECT_FALSE(env.cpu.rflags() & kFlagNT);
+  EXPECT_EQ(env.seg(kTss2Sel).type(), desc::kTss32Avail);
+}
+
+TEST(System, LarLslVerrVerwLtrLldt) {
+  SysEnv env;
+  env.protected32();
+  env.s.gdtr.limit = 0xFF;
+  constexpr u16 kLdtSel = 0x80, kTss2 = 0x88;
+  env.gdt(kLdtSel, seg_desc(0x3C00, 0x0F, 0x82, 0));         // LDT with two entries
+  env.gdt(kTss2, seg_desc(0x3800, 0x67, 0x89, 0));           // available TSS
+  env.w(0x3C08, seg_desc(0x12345000, 0xFF, 0xF2, 0x4), 8);   // LDT entry 1: ring-3 data
+  // lar eax, [kCode3]; lsl ebx, ax(=kData0 via cx); verr dx; verw si
+  env.s.gpr[RCX] = kCode3;
+  env.s.gpr[RDX] = kCode0;      // readable code: VERR ok
+  env.s.gpr[RSI] = kCode0;      // code: VERW fails
+  env.code(0x4000, {0x0F, 0x02, 0xC1,          // lar eax, ecx
+                    0x0F, 0x03, 0xD9,          // lsl ebx, ecx
+                    0x0F, 0x00, 0xE2});        // verr dx
+  env.start(0x4000);
+  env.run(3);
+  EXPECT_EQ(env.s.gpr[RAX], 0x00CFFA00u);
+  EXPECT_EQ(env.s.gpr[RBX], 0xFFFFFFFFu);
+  EXPECT_TRUE(env.cpu.zf());
+  env.code(0x4009, {0x0F, 0x00, 0xEE});        // verw si
+  env.run(1);
+  EXPECT_FALSE(env.cpu.zf());
+  // lsl on a selector beyond the GDT: ZF = 0, destination unchanged.
+  env.s.gpr[RCX] = 0x1F8;
+  env.code(0x400C, {0x0F, 0x03, 0xD9});
+  env.run(1);
+  EXPECT_FALSE(env.cpu.zf());
+  EXPECT_EQ(env.s.gpr[RBX], 0xFFFFFFFFu);
+
+  // ltr marks the TSS busy; lldt + a load through the LDT (selector 0x0F: index 1, TI, RPL 3).
+  env.s.gpr[RAX] = kTss2;
+  env.s.gpr[RBX] = kLdtSel;
+  env.s.gpr[RCX] = 0x0F;
+  env.code(0x400F, {0x0F, 0x00, 0xD8,          // ltr ax
+                    0x0F, 0x00, 0xD3,          // lldt bx
+                    0x8E, 0xE1});              // mov fs, cx
+  env.run(3);
+  EXPECT_EQ(env.s.tr.sel, kTss2);
+  EXPECT_EQ(env.seg(kTss2).type(), desc::kTss32Busy);
+  EXPECT_EQ(env.s.ldtr.base, 0x3C00u);
+  EXPECT_EQ(env.s.seg[FS].base, 0x12345000u);
+  EXPECT_EQ(env.s.seg[FS].limit, 0xFFu);
+  EXPECT_TRUE(env.r(0x3C08 + 5, 1) & 1);       // accessed bit set in the LDT
+}
+
+TEST(System, SgdtSidtAndMsrs) {
+  SysEnv env;
+  env.protected32();
+  env.code(0x4000, {0x0F, 0x01, 0x05, 0x00, 0x71, 0x00, 0x00,    // sgdt [0x7100]
+                    0x0F, 0x01, 0x0D, 0x10, 0x71, 0x00, 0x00});  // sidt [0x7110]
+  env.start(0x4000);
+  env.run(2);
+  EXPECT_EQ(env.r(0x7100, 2), 0x7Fu);
+  EXPECT_EQ(env.r(0x7102, 4), kGdt);
+  EXPECT_EQ(env.r(0x7110, 2), 32u * 8 - 1);
+  EXPECT_EQ(env.r(0x7112, 4), kIdt);
+
+  u64 v = 0;
+  EXPECT_TRUE(env.cpu.write_msr(msr::kFsBase, 0xFFFF800012345000ull));
+  EXPECT_EQ(env.s.seg[FS].base, 0xFFFF800012345000ull);
+  EXPECT_FALSE(env.cpu.write_msr(msr::kFsBase, 0x0000800000000000ull));   // non-canonical
+  EXPECT_FALSE(env.cpu.write_msr(msr::kPat, 0x0202020202020202ull));      // type 2 is reserved
+  EXPECT_TRUE(env.cpu.write_msr(msr::kMtrrPhysBase0 + 1, 0xFF00000800ull));
+  EXPECT_TRUE(env.cpu.read_msr(msr::kMtrrPhysBase0 + 1, v));
+  EXPECT_EQ(v, 0xFF00000800ull);
+  EXPECT_TRUE(env.cpu.read_msr(msr::kMtrrCap, v));
+  EXPECT_EQ(v & 0xFF, 8u);
+  EXPECT_FALSE(env.cpu.read_msr(0x12345678, v));
+  EXPECT_FALSE(env.cpu.write_msr(msr::kEfer, 1ull << 3));                  // reserved bit
+}
+
+TEST(System, LongModeActivationChecks) {
+  SysEnv env;
+  env.protected32();
+  env.s.efer = kEferLme;
+  // mov eax, cr0; or eax, 0x80000000; mov cr0, eax -- without CR4.PAE: #GP(0)
+  env.code(0x4000, {0x0F, 0x20, 0xC0, 0x0D, 0x00, 0x00, 0x00, 0x80, 0x0F, 0x22, 0xC0, 0xF4});
+  env.w(0x10000, 0x11007, 8);
+  env.w(0x11000, 0x12007, 8);
+  env.w(0x12000, 0x87, 8);
+  env.s.cr3 = 0x10000;
+  env.start(0x4000);
+  env.run(10);
+  EXPECT_EQ(env.taken_vector(), kGP);
+  EXPECT_FALSE(env.s.efer & kEferLma);
+  // With PAE the same code activates IA-32e mode (compatibility mode: CS.L = 0).
+  env.s.cr4 = kCr4Pae;
+  env.set_cpl0();
+  env.start(0x4000);
+  env.run(10);
+  EXPECT_EQ(env.s.rip, 0x400Cu);
+  EXPECT_TRUE(env.s.efer & kEferLma);
+  EXPECT_EQ(env.cpu.mode(), CpuMode::Prot32);
+}
+
 // ---- long mode ----
 
 struct LongEnv : SysEnv {
@@ -391,7 +568,7 @@ struct LongEnv : SysEnv {
     protected32();
     gdt(kCode64, seg_desc(0, 0xFFFFF, 0x9A, 0xA));
     gdt(kCode64u, seg_desc(0, 0xFFFFF, 0xFA, 0xA));
-    gdt(kTssSel, seg_desc(kTss, 0x67 + 0x20, 0x89, 0));
+    gdt(kTssSel, seg_desc(kTss, 0x67 + 0x20, 0x8B, 0));   // busy: it is TR
     w(kGdt + kTssSel + 8, 0, 8);
     // Identity map the first 2 MiB, user accessible.
     w(kPml4, (kPml4 + 0x1000) | 7, 8);

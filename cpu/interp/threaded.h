@@ -1,0 +1,38 @@
+// Threaded dispatch: every hot handler F gets a wrapper threaded<F> that runs the instruction
+// and tail-calls the next slot. Each wrapper thus ends in its own indirect jump, which the
+// host's branch predictor can learn per guest instruction (where one shared dispatch loop
+// mispredicts constantly). Handlers without a wrapper run through threaded_generic.
+// Without tail-call optimisation this stays correct: a block has at most 64 slots, so the
+// call depth is bounded.
+#pragma once
+#include "cpu/cpu.h"
+
+namespace rv::interp {
+
+template <Handler F>
+void threaded(Cpu& c, const Slot* s) {
+  c.insn_begin(s->d.len);
+  F(c, s->d);
+  if (RV_LIKELY(c.insn_end())) {
+    ++s;
+    return s->t(c, s);
+  }
+}
+
+inline void threaded_generic(Cpu& c, const Slot* s) {
+  c.insn_begin(s->d.len);
+  s->h(c, s->d);
+  if (RV_LIKELY(c.insn_end())) {
+    ++s;
+    return s->t(c, s);
+  }
+}
+
+inline void threaded_stop(Cpu&, const Slot*) {}
+
+using ThreadedTable = Threaded[static_cast<unsigned>(OpId::Count)];
+const Threaded* threaded_table();
+void register_alu_threaded(ThreadedTable& t);       // alu.cpp
+void register_control_threaded(ThreadedTable& t);   // control.cpp
+
+}  // namespace rv::interp

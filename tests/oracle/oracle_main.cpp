@@ -1,0 +1,346 @@
+// oracle_test: the differential harness's driver (see oracle.h for the design).
+//
+//   oracle_test [--count N] [--seed S|random] [--mode 64|32|both] [--ops a,b,-c] [--max-items N]
+//               [--cpl0] [--verbose] [--reports N] [--no-minimize] [--list-ops] [--selftest]
+//   oracle_test --case SEED --mode 64|32 [...]       re-runs one case and prints it in full
+//   oracle_test --case SEED --item K --mode 64|32    re-runs the standalone repro of item K
+//
+// Cases run in a forked worker (the native run executes random code); if the worker dies the
+// driver reports the case it was on and forks a new worker for the rest. The last line is
+// "N passed, N failed"; the exit status is non-zero if anything failed.
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+
+#include "memory/log.h"
+#include "tests/oracle/generator.h"
+#include "tests/oracle/interp_runner.h"
+#include "tests/oracle/native_runner.h"
+#include "tests/oracle/report.h"
+
+namespace rv::oracle {
+namespace {
+
+struct Options {
+  u64 count = 1000;
+  u64 seed = 0x5EED;
+  int modes = 3;              // bit 0: 64, bit 1: 32
+  std::string ops;
+  unsigned max_items = 8;
+  bool cpl0 = false, verbose = false, minimize = true, selftest = false;
+  u64 reports = 10;
+  bool single = false;
+  u64 case_seed = 0;
+  int item = -1;
+};
+
+constexpr unsigned kMaxTemplates = 64;
+struct Shared {            // MAP_SHARED between the driver and its workers
+  u64 done, passed, failed, reported, current;
+  u64 culprit[kMaxTemplates];
+};
+
+std::vector<const Template*> enabled_for(Mode mode, const std::string& ops, bool cpl0) {
+  std::vector<std::string> inc, exc;
+  size_t pos = 0;
+  while (pos < ops.size()) {
+    size_t e = ops.find(',', pos);
+    std::string w = ops.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+    if (!w.empty()) (w[0] == '-' ? exc.push_back(w.substr(1)) : inc.push_back(w));
+    if (e == std::string::npos) break;
+    pos = e + 1;
+  }
+  u32 feats = host_features();
+  std::vector<const Template*> out;
+  for (const Template& t : all_templates()) {
+    if (!(t.modes & (mode == Mode::Long64 ? 1 : 2))) continue;
+    if (t.feature && !(feats & t.feature)) continue;
+    auto has = [&](const std::vector<std::string>& v) { for (auto& w : v) if (w == t.name) return true; return false; };
+    if (!inc.empty() && !has(inc)) continue;
+    if (has(exc)) continue;
+    if (cpl0 && (std::string(t.name) == "traps" || std::string(t.name) == "segs")) continue;   // CPL 3 behaviour
+    out.push_back(&t);
+  }
+  return out;
+}
+
+unsigned template_index(const std::string& name) {
+  const auto& all = all_templates();
+  for (unsigned i = 0; i < all.size() && i < kMaxTemplates; i++) if (name == all[i].name) return i;
+  return 0;
+}
+
+bool make_program(u64 case_seed, Mode mode, const Options& o, Program& p, Case& c) {
+  std::vector<const Template*> en = enabled_for(mode, o.ops, o.cpl0);
+  if (en.empty()) return false;
+  for (u64 attempt = 0; attempt < 100; attempt++) {
+    p = generate(attempt ? mix_seed(case_seed, attempt) : case_seed, mode, en, o.max_items);
+    p.seed = case_seed;
+    if (layout(p, 0, p.items.size(), c)) return true;
+  }
+  return false;
+}
+
+std::string repro_cmd(u64 case_seed, Mode mode, const Options& o, int item = -1) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "oracle_test --case 0x%" PRIx64 " --mode %s", case_seed, mode_name(mode));
+  std::string s = buf;
+  if (item >= 0) s += " --item " + std::to_string(item);
+  if (!o.ops.empty()) s += " --ops " + o.ops;
+  if (o.max_items != 8) s += " --max-items " + std::to_string(o.max_items);
+  if (o.cpl0) s += " --cpl0";
+  return s;
+}
+
+class Checker {
+ public:
+  explicit Checker(const Options& o) : m_o(o), m_interp(!o.cpl0) {}
+
+  std::string check(const Case& c, Snapshot* n_out = nullptr, Snapshot* i_out = nullptr) {
+    Snapshot n = NativeRunner::run(c);
+    Snapshot i = m_interp.run(c);
+    if (m_o.selftest) i.gpr[0] ^= 1;   // the comparison must notice
+    std::string d = compare(c, n, i);
+    if (n_out) *n_out = std::move(n);
+    if (i_out) *i_out = std::move(i);
+    return d;
+  }
+
+  // Finds the first item whose prefix fails and builds a standalone case for it from the
+  // native state just before it. Returns the item index, or -1.
+  int culprit(const Program& p, Program& alone, Case& alone_case) {
+    size_t k = 1;
+    for (; k <= p.items.size(); k++) {
+      Case pre;
+      if (!layout(p, 0, k, pre)) return -1;
+      if (!check(pre).empty()) break;
+    }
+    if (k > p.items.size()) return -1;
+    alone = p;
+    alone.items = {p.items[k - 1]};
+    if (k > 1) {
+      Case pre;
+      layout(p, 0, k - 1, pre);
+      Snapshot n = NativeRunner::run(pre);
+      if (n.vector >= 0 || !n.note.empty()) return static_cast<int>(k - 1);
+      alone.gpr = n.gpr;
+      alone.rflags = (n.rflags & (kComparedFlags | 0x202)) | 0x202;
+      alone.data = n.data;
+      alone.stack = n.stack;
+    }
+    alone.items[0].fixups.clear();
+    for (const Fixup& f : p.items[k - 1].fixups) {
+      Fixup g = f;
+      if (g.kind != Fixup::RipDisp) g.target_item = 1;   // past the end
+      alone.items[0].fixups.push_back(g);
+    }
+    if (!layout(alone, 0, 1, alone_case)) return static_cast<int>(k - 1);
+    return static_cast<int>(k - 1);
+  }
+
+  void report(const Program& p, const Case& c, const std::string& diff, Shared* sh) {
+    Snapshot n, i;
+    check(c, &n, &i);
+    std::printf("FAIL case 0x%" PRIx64 " (mode %s)\n  reproduce: %s\n  sequence:\n%s  start:\n%s  native:\n%s  interp:\n%s"
+                "  differences:\n%s",
+                c.seed, mode_name(c.mode), repro_cmd(c.seed, c.mode, m_o).c_str(), disassembly(c).c_str(),
+                state_line(c).c_str(), result_line(c.mode, n).c_str(), result_line(c.mode, i).c_str(), diff.c_str());
+    if (m_o.minimize && p.items.size() > 0) {
+      Program alone;
+      Case ac;
+      int k = culprit(p, alone, ac);
+      if (k < 0) {
+        std::printf("  culprit: no failing prefix found (flaky?)\n");
+      } else {
+        if (sh) sh->culprit[template_index(p.items[static_cast<size_t>(k)].name)]++;
+        std::string d2 = check(ac, &n, &i);
+        std::printf("  culprit: item #%d (%s); alone from the native state before it: %s\n", k,
+                    p.items[static_cast<size_t>(k)].name.c_str(), d2.empty() ? "passes (needs its context)" : "FAILS");
+        if (!d2.empty()) {
+          std::printf("    repro: %s\n    bytes: %s\n%s  start:\n%s  expected (native):\n%s  got (interp):\n%s  differences:\n%s",
+                      repro_cmd(c.seed, c.mode, m_o, k).c_str(), hex(ac.code).c_str(), disassembly(ac).c_str(),
+                      state_line(ac).c_str(), result_line(ac.mode, n).c_str(), result_line(ac.mode, i).c_str(), d2.c_str());
+        }
+      }
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  const Options& m_o;
+  InterpRunner m_interp;
+};
+
+Mode mode_of(const Options& o, u64 i) {
+  if (o.modes == 1) return Mode::Long64;
+  if (o.modes == 2) return Mode::Compat32;
+  return i % 2 ? Mode::Compat32 : Mode::Long64;
+}
+
+[[noreturn]] void worker(const Options& o, Shared* sh, u64 start) {
+  NativeRunner::install_handlers();
+  Checker chk(o);
+  alarm(60);
+  for (u64 i = start; i < o.count; i++) {
+    sh->current = i;
+    if (i % 4096 == 0) alarm(60);
+    Mode mode = mode_of(o, i);
+    u64 cs = mix_seed(o.seed, i);
+    Program p;
+    Case c;
+    if (!make_program(cs, mode, o, p, c)) {
+      std::printf("cannot generate case 0x%" PRIx64 " (no templates enabled for mode %s?)\n", cs, mode_name(mode));
+      std::fflush(stdout);
+      sh->failed++;
+      sh->done = i + 1;
+      continue;
+    }
+    std::string d = chk.check(c);
+    if (d.empty()) {
+      sh->passed++;
+    } else {
+      sh->failed++;
+      if (sh->reported++ < o.reports) chk.report(p, c, d, sh);
+      else if (o.minimize && sh->reported < o.reports + 2000) {   // still attribute the failure
+        Program alone;
+        Case ac;
+        int k = chk.culprit(p, alone, ac);
+        if (k >= 0) sh->culprit[template_index(p.items[static_cast<size_t>(k)].name)]++;
+      }
+    }
+    sh->done = i + 1;
+  }
+  std::fflush(stdout);
+  _exit(0);
+}
+
+int run_single(const Options& o) {
+  NativeRunner::install_handlers();
+  Mode mode = o.modes == 2 ? Mode::Compat32 : Mode::Long64;
+  Program p;
+  Case c;
+  if (!make_program(o.case_seed, mode, o, p, c)) { std::printf("cannot generate the case\n"); return 2; }
+  Checker chk(o);
+  if (o.item >= 0) {
+    Program alone;
+    Case ac;
+    int k = chk.culprit(p, alone, ac);
+    if (k != o.item) std::printf("note: the first failing item is %d\n", k);
+    if (k < 0) { std::printf("0 passed, 0 failed\n"); return 0; }
+    c = ac;
+  }
+  Snapshot n, i;
+  std::string d = chk.check(c, &n, &i);
+  std::printf("case 0x%" PRIx64 " (mode %s)\n  sequence:\n%s  start:\n%s  native:\n%s  interp:\n%s", o.case_seed,
+              mode_name(mode), disassembly(c).c_str(), state_line(c).c_str(), result_line(mode, n).c_str(),
+              result_line(mode, i).c_str());
+  if (!d.empty()) {
+    std::printf("  differences:\n%s", d.c_str());
+    if (o.item < 0) chk.report(p, c, d, nullptr);
+  }
+  std::printf("%d passed, %d failed\n", d.empty() ? 1 : 0, d.empty() ? 0 : 1);
+  return d.empty() ? 0 : 1;
+}
+
+u64 parse_u64(const char* s) { return std::strtoull(s, nullptr, 0); }
+
+int main_impl(int argc, char** argv) {
+  Options o;
+  for (int a = 1; a < argc; a++) {
+    std::string k = argv[a];
+    auto val = [&]() -> const char* {
+      if (a + 1 >= argc) { std::fprintf(stderr, "%s needs a value\n", k.c_str()); std::exit(2); }
+      return argv[++a];
+    };
+    if (k == "--count") o.count = parse_u64(val());
+    else if (k == "--seed") {
+      std::string v = val();
+      o.seed = v == "random" ? std::random_device{}() ^ (static_cast<u64>(std::random_device{}()) << 32) : parse_u64(v.c_str());
+    } else if (k == "--mode") {
+      std::string v = val();
+      o.modes = v == "64" ? 1 : v == "32" ? 2 : v == "both" ? 3 : 0;
+      if (!o.modes) { std::fprintf(stderr, "--mode is 64, 32 or both\n"); return 2; }
+    } else if (k == "--ops") o.ops = val();
+    else if (k == "--max-items") o.max_items = static_cast<unsigned>(std::max<u64>(1, parse_u64(val())));
+    else if (k == "--cpl0") o.cpl0 = true;
+    else if (k == "--verbose") o.verbose = true;
+    else if (k == "--reports") o.reports = parse_u64(val());
+    else if (k == "--no-minimize") o.minimize = false;
+    else if (k == "--selftest") o.selftest = true;
+    else if (k == "--case") { o.single = true; o.case_seed = parse_u64(val()); }
+    else if (k == "--item") o.item = static_cast<int>(parse_u64(val()));
+    else if (k == "--list-ops") {
+      u32 f = host_features();
+      for (const Template& t : all_templates())
+        std::printf("%-14s modes:%s%s%s\n", t.name, t.modes & 1 ? " 64" : "", t.modes & 2 ? " 32" : "",
+                    t.feature && !(f & t.feature) ? " (host lacks the feature: disabled)" : "");
+      return 0;
+    } else {
+      std::fprintf(stderr, "unknown option %s (see the comment at the top of oracle_main.cpp)\n", k.c_str());
+      return 2;
+    }
+  }
+  set_log_quiet(!o.verbose);
+  NativeRunner::map_pages();
+  if (o.single) return run_single(o);
+
+  auto* sh = static_cast<Shared*>(mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  std::memset(sh, 0, sizeof *sh);
+  std::printf("oracle: %" PRIu64 " cases, seed 0x%" PRIx64 ", mode %s%s\n", o.count, o.seed,
+              o.modes == 3 ? "both" : o.modes == 1 ? "64" : "32", o.ops.empty() ? "" : (", ops " + o.ops).c_str());
+  auto t0 = std::chrono::steady_clock::now();
+  u64 start = 0;
+  while (start < o.count) {
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) worker(o, sh, start);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && sh->done >= o.count) break;
+    u64 bad = sh->current;
+    Mode mode = mode_of(o, bad);
+    u64 cs = mix_seed(o.seed, bad);
+    std::printf("FAIL case 0x%" PRIx64 " (mode %s): the worker died (%s %d)\n  reproduce: %s\n", cs, mode_name(mode),
+                WIFSIGNALED(st) ? "signal" : "exit status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                repro_cmd(cs, mode, o).c_str());
+    Program p;
+    Case c;
+    if (make_program(cs, mode, o, p, c)) std::printf("  sequence:\n%s", disassembly(c).c_str());
+    sh->failed++;
+    start = bad + 1;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bool any = false;
+  for (unsigned t = 0; t < kMaxTemplates && t < all_templates().size(); t++) {
+    if (!sh->culprit[t]) continue;
+    if (!any) std::printf("failures by culprit template:");
+    any = true;
+    std::printf(" %s=%" PRIu64, all_templates()[t].name, sh->culprit[t]);
+  }
+  if (any) std::printf("\n");
+  std::printf("%.1f s, %.0f cases/s\n", secs, secs > 0 ? static_cast<double>(sh->passed + sh->failed) / secs : 0.0);
+  std::printf("%" PRIu64 " passed, %" PRIu64 " failed\n", sh->passed, sh->failed);
+  if (o.selftest) return sh->passed == 0 && sh->failed == o.count ? 0 : 1;
+  return sh->failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace rv::oracle
+
+int main(int argc, char** argv) {
+  try {
+    return rv::oracle::main_impl(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "oracle_test: %s\n", e.what());
+    return 2;
+  }
+}
