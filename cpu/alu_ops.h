@@ -69,13 +69,31 @@ inline void set_result_flags(Cpu& cpu, unsigned size, u64 res, u64 cf_of_af) {
   cpu.set_lazy(LazyOp::Result, static_cast<u8>(size), res & mask(size), 0, 0);
 }
 
+// Read-modify-write memory operands are read with write intent: hardware checks the page for
+// writing on the first (read) access, so a not-present or read-only destination faults with
+// the W/R bit set in the #PF error code before anything changes (the CPU oracle shows it).
+// Free when the TLB already holds a write pointer for the page.
+inline void rmw_probe(Cpu& cpu, u64 la, unsigned size) {
+  if (RV_LIKELY((la & 0xFFF) <= kPageSize - size && cpu.host_ptr(la, Access::Write))) return;
+  const bool user = cpu.cpl() == 3;
+  cpu.translate(la, Access::Write, user);
+  if ((la & 0xFFF) > kPageSize - size) {
+    u64 la2 = (la | 0xFFF) + 1;   // first byte on the next page (CR2 on a fault there)
+    if (!cpu.long64()) la2 &= 0xFFFFFFFF;
+    cpu.translate(la2, Access::Write, user);
+  }
+}
+
 // A ModRM E operand for read-modify-write: the linear address is computed and checked for
-// writing once (a write-protected destination faults before anything changes, as on
-// hardware, which checks the write permission of an RMW destination on its first access).
+// writing once, segment and page (rmw_probe), so a write-protected destination faults before
+// anything changes.
 class EOperand {
  public:
   EOperand(Cpu& cpu, const DecodedInsn& d, unsigned size, Access acc = Access::Write) : m_cpu(cpu), m_d(d), m_size(size) {
-    if (d.mod != 3) m_la = cpu.seg_linear(d.seg, cpu.ea(d), size, acc);
+    if (d.mod != 3) {
+      m_la = cpu.seg_linear(d.seg, cpu.ea(d), size, acc);
+      if (acc == Access::Write) rmw_probe(cpu, m_la, size);
+    }
   }
   bool is_mem() const { return m_d.mod != 3; }
   u64 linear() const { return m_la; }

@@ -174,8 +174,18 @@ void Cpu::on_code_write(u64 page) {
 u64 Cpu::tsc() const { return (m_tsc_source ? m_tsc_source() : m_s.icount) + m_s.tsc_offset; }
 
 void Cpu::set_rflags(u64 v) {
-  m_s.rflags = (v & ~0ull) | kFixed1;
+  bool ac_changed = (m_s.rflags ^ v) & kFlagAC;
+  m_s.rflags = v | kFixed1;
   m_s.lazy.op = LazyOp::None;
+  if (ac_changed) update_access_mode();
+}
+
+// Alignment checking applies to CPL-3 data accesses when CR0.AM and EFLAGS.AC are both set
+// (SDM Vol.3A §6.15, #AC). Those run through TLB set 2, which is never filled.
+void Cpu::update_access_mode() {
+  unsigned sel = m_cpl == 3 ? 1 : 0;
+  if (sel && (m_s.cr0 & kCr0Am) && (m_s.rflags & kFlagAC)) sel = 2;
+  m_tlb_user = sel;
 }
 
 void Cpu::write_flags_masked(u64 v, u64 mask) { set_rflags((rflags() & ~mask) | (v & mask)); }
@@ -433,6 +443,7 @@ StopReason Cpu::run(u64 max_insns) {
       continue;
     }
     try {
+      m_insn_start = m_s.rip;   // a fetch fault in get_block() belongs to this instruction
       Block* b = get_block();
       if (!b) {
         m_insn_start = m_s.rip;
@@ -446,6 +457,7 @@ StopReason Cpu::run(u64 max_insns) {
         const Slot* s = b->insns.data();
         s->t(*this, s);
         if (m_block_abort || m_s.icount >= end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
+        m_insn_start = m_s.rip;
         b = next_block(b);
         if (!b) break;
       }

@@ -172,6 +172,23 @@ class Cpu {
   // ---- memory through segmentation and paging; may fault ----
   RV_INLINE u64 read_mem(u8 seg, u64 off, unsigned size) { return read_lin(seg_linear(seg, off, size, Access::Read), size); }
   RV_INLINE void write_mem(u8 seg, u64 off, unsigned size, u64 v) { write_lin(seg_linear(seg, off, size, Access::Write), size, v); }
+  // Read half of a read-modify-write: checked and translated with write intent, so a fault
+  // reports W=1 as hardware does for RMW instructions, and a read-only page faults before
+  // anything is computed.
+  RV_INLINE u64 read_mem_rmw(u8 seg, u64 off, unsigned size) {
+    u64 la = seg_linear(seg, off, size, Access::Write);
+    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
+      u64 v = 0;
+      std::memcpy(&v, reinterpret_cast<const u8*>(la + e.addend), size);
+      return v;
+    }
+    return read_lin_rmw_slow(la, size, m_tlb_user);
+  }
+  RV_INLINE u64 read_E_rmw(const DecodedInsn& d, unsigned size) {
+    if (d.mod == 3) return read_reg(d.rm, size, d.rex);
+    return read_mem_rmw(d.seg, ea(d), size);
+  }
   // Checks that a write would succeed (segment and page), without writing.
   void probe_write(u8 seg, u64 off, unsigned size);
   RV_INLINE u64 seg_linear(u8 seg, u64 off, unsigned size, Access acc) {
@@ -264,9 +281,10 @@ class Cpu {
   void branch(u64 target, unsigned osize) { m_s.rip = mask_ip(target, osize); }
 
   void mode_changed();   // recompute m_mode, m_cpl, TLB selection (after CS/CR0/EFER changes)
+  void update_access_mode();   // TLB set from CPL, CR0.AM and EFLAGS.AC (alignment checks)
 
   // ---- threaded dispatch (interp/threaded.h) ----
-  __attribute__((always_inline)) void insn_begin(u8 len) { m_insn_start = m_s.rip; m_s.rip += len; }
+  __attribute__((always_inline)) void insn_begin(u8 len) { m_insn_start = m_s.rip; m_s.rip = (m_s.rip + len) & m_ip_mask; }
   // Retires the instruction; true when the next slot of the block may run.
   __attribute__((always_inline)) bool insn_end() { return ++m_s.icount < m_budget_end && !m_block_abort; }
 
@@ -278,11 +296,14 @@ class Cpu {
     bool global = false;
   };
   static constexpr unsigned kTlbSize = 1024;
+  // TLB sets: 0 supervisor, 1 user, 2 user with alignment checking (never filled, so every
+  // access takes the slow path, which checks alignment and then uses set 1).
   struct Block;
   struct BlockCache;
 
   u64 seg_linear_legacy(u8 seg, u64 off, unsigned size, Access acc);
   u64 read_lin_slow(u64 la, unsigned size, unsigned user);
+  u64 read_lin_rmw_slow(u64 la, unsigned size, unsigned user);
   void write_lin_slow(u64 la, unsigned size, u64 v, unsigned user);
   u64 walk(u64 la, Access acc, bool user, bool& writable, bool& executable, bool& is_global, bool& dirty);
   void tlb_fill(u64 la, u64 pa, bool user_tlb, bool w, bool x, bool global, bool dirty, Access acc);
@@ -304,13 +325,14 @@ class Cpu {
   CpuMode m_mode = CpuMode::Real16;
   u8 m_cpl = 0;
   unsigned m_tlb_user = 0;
-  TlbEntry m_tlb[2][kTlbSize];
+  TlbEntry m_tlb[3][kTlbSize];
   bool m_tlb_has_large = false;
   u64 m_insn_start = 0;
   bool m_block_abort = false;
   bool m_stop_requested = false;
   bool m_intr = false;
   u64 m_budget_end = ~0ull;
+  u64 m_ip_mask = 0xFFFF;    // IP/EIP/RIP width of the code segment (16-bit IP wraps)
   u64 m_epoch = 1;          // bumped when block links may have become stale
   int m_fault_depth = 0;     // nested delivery: 1 = delivering, 2 = #DF, 3 = triple fault
   u8 m_first_vector = 0;

@@ -169,6 +169,10 @@ u64 Cpu::translate(u64 la, Access acc, bool user) {
 }
 
 u64 Cpu::read_lin_slow(u64 la, unsigned size, unsigned user) {
+  if (user == 2) {   // alignment checking on (update_access_mode)
+    if (la & (size - 1) & 7) fault(kAC, 0);
+    user = 1;
+  }
   unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
   if (size > in_page) {
     u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;
@@ -183,7 +187,26 @@ u64 Cpu::read_lin_slow(u64 la, unsigned size, unsigned user) {
   return m_mem.read(pa, size);
 }
 
+u64 Cpu::read_lin_rmw_slow(u64 la, unsigned size, unsigned user) {
+  if (user == 2) {   // alignment checking on (update_access_mode)
+    if (la & (size - 1) & 7) fault(kAC, 0);
+    user = 1;
+  }
+  unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
+  if (size > in_page) {
+    u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;
+    u64 pa1 = translate(la, Access::Write, user);
+    u64 pa2 = translate(la2, Access::Write, user);
+    return m_mem.read(pa1, in_page) | (m_mem.read(pa2, size - in_page) << (8 * in_page));
+  }
+  return m_mem.read(translate(la, Access::Write, user), size);
+}
+
 void Cpu::write_lin_slow(u64 la, unsigned size, u64 v, unsigned user) {
+  if (user == 2) {   // alignment checking on (update_access_mode)
+    if (la & (size - 1) & 7) fault(kAC, 0);
+    user = 1;
+  }
   unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
   if (size > in_page) {
     u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;

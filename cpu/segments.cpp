@@ -176,7 +176,8 @@ void Cpu::mode_changed() {
     if ((m_s.efer & kEferLma) && cs.l()) m_mode = CpuMode::Long64;
     else m_mode = cs.db() ? CpuMode::Prot32 : CpuMode::Prot16;
   }
-  m_tlb_user = m_cpl == 3 ? 1 : 0;
+  m_ip_mask = m_mode == CpuMode::Long64 ? ~0ull : m_mode == CpuMode::Prot32 ? 0xFFFFFFFFull : 0xFFFFull;
+  update_access_mode();
   m_block_abort = true;
   m_epoch++;   // block links were made under the old mode/CPL
 }

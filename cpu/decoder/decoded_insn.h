@@ -13,8 +13,8 @@
 //   lock    LOCK prefix present
 //   rex     the REX byte (0 if none); with REX any byte register index 4..7 means SPL..DIL
 //   mod     ModRM.mod (3 = register operand); 0xFF when there is no ModRM
-//   reg     ModRM.reg | REX.R<<3, or the register encoded in the opcode's low 3 bits | REX.B<<3,
-//           or the condition code (Jcc/SETcc/CMOVcc)
+//   reg     ModRM.reg | REX.R<<3, or (no ModRM) the opcode's low 3 bits | REX.B<<3; condition
+//           codes of Jcc/SETcc/CMOVcc are `opcode & 0xF`, not this field
 //   rm      ModRM.rm | REX.B<<3 (the register when mod == 3)
 //   base    memory base register 0..15, kNoReg, or kRipReg (RIP-relative)
 //   index   memory index register 0..15 or kNoReg

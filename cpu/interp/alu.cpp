@@ -9,30 +9,50 @@ namespace {
 
 enum AluOp : u8 { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp };
 
-// Computes `a op b` at `size` bytes, records the lazy flags, returns the result.
-inline u64 alu(Cpu& c, unsigned op, unsigned size, u64 a, u64 b) {
-  const u64 m = Cpu::mask_of(size);
-  const u8 sz = static_cast<u8>(size);
+// `a op b` at `size` bytes and the lazy-flags record it produces. Callers store the result
+// first and record the flags after, so a faulting store leaves RFLAGS untouched.
+struct AluOut {
   u64 r;
+  LazyOp op;
+  u8 cin;
+};
+
+inline AluOut alu_compute(const Cpu& c, unsigned op, unsigned size, u64 a, u64 b) {
+  const u64 m = Cpu::mask_of(size);
   switch (op) {
-    case kAdd: r = (a + b) & m; c.set_lazy(LazyOp::Add, sz, r, a, b); return r;
-    case kOr: r = a | b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
+    case kAdd: return {(a + b) & m, LazyOp::Add, 0};
+    case kOr: return {a | b, LazyOp::Logic, 0};
     case kAdc: {
       u8 cin = c.cf();
-      r = (a + b + cin) & m;
-      c.set_lazy(LazyOp::Add, sz, r, a, b, cin);
-      return r;
+      return {(a + b + cin) & m, LazyOp::Add, cin};
     }
     case kSbb: {
       u8 cin = c.cf();
-      r = (a - b - cin) & m;
-      c.set_lazy(LazyOp::Sub, sz, r, a, b, cin);
-      return r;
+      return {(a - b - cin) & m, LazyOp::Sub, cin};
     }
-    case kAnd: r = a & b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
-    case kXor: r = a ^ b; c.set_lazy(LazyOp::Logic, sz, r, a, b); return r;
-    default: r = (a - b) & m; c.set_lazy(LazyOp::Sub, sz, r, a, b); return r;   // SUB, CMP
+    case kAnd: return {a & b, LazyOp::Logic, 0};
+    case kXor: return {a ^ b, LazyOp::Logic, 0};
+    default: return {(a - b) & m, LazyOp::Sub, 0};   // SUB, CMP
   }
+}
+
+inline void alu_flags(Cpu& c, const AluOut& o, unsigned size, u64 a, u64 b) {
+  c.set_lazy(o.op, static_cast<u8>(size), o.r, a, b, o.cin);
+}
+
+// Register-only form: compute and record the flags at once.
+inline u64 alu(Cpu& c, unsigned op, unsigned size, u64 a, u64 b) {
+  AluOut o = alu_compute(c, op, size, a, b);
+  alu_flags(c, o, size, a, b);
+  return o.r;
+}
+
+// Memory-destination form: read, store, then record the flags.
+inline void alu_mem(Cpu& c, unsigned op, unsigned size, u8 seg, u64 off, u64 b) {
+  u64 a = op == kCmp ? c.read_mem(seg, off, size) : c.read_mem_rmw(seg, off, size);
+  AluOut o = alu_compute(c, op, size, a, b);
+  if (op != kCmp) c.write_mem(seg, off, size, o.r);
+  alu_flags(c, o, size, a, b);
 }
 
 inline u64 sext(u64 v, unsigned from) {
@@ -49,9 +69,7 @@ void exec_ALU_E_G(Cpu& c, const DecodedInsn& d) {
     if (Op != kCmp) c.write_reg(d.rm, S, d.rex, r);
     return;
   }
-  u64 off = c.ea(d);
-  u64 r = alu(c, Op, S, c.read_mem(d.seg, off, S), b);
-  if (Op != kCmp) c.write_mem(d.seg, off, S, r);
+  alu_mem(c, Op, S, d.seg, c.ea(d), b);
 }
 
 template <unsigned Op, unsigned S>
@@ -91,9 +109,7 @@ void grp1(Cpu& c, const DecodedInsn& d, u64 imm) {
     if (op != kCmp) c.write_reg(d.rm, S, d.rex, r);
     return;
   }
-  u64 off = c.ea(d);
-  u64 r = alu(c, op, S, c.read_mem(d.seg, off, S), imm);
-  if (op != kCmp) c.write_mem(d.seg, off, S, r);
+  alu_mem(c, op, S, d.seg, c.ea(d), imm);
 }
 void exec_GRP1_Eb_Ib(Cpu& c, const DecodedInsn& d) { grp1<1>(c, d, d.imm); }
 void exec_GRP1_Ev_I(Cpu& c, const DecodedInsn& d) {   // 81 (Iz) and 83 (Ib sign-extended): imm already extended
@@ -132,7 +148,7 @@ void incdec_sized(Cpu& c, const DecodedInsn& d, unsigned s) {
   u64 off = 0;
   bool mem = !RegInOpcode && d.mod != 3;
   u8 r = RegInOpcode ? d.reg : d.rm;
-  if (mem) { off = c.ea(d); a = c.read_mem(d.seg, off, s); }
+  if (mem) { off = c.ea(d); a = c.read_mem_rmw(d.seg, off, s); }
   else a = c.read_reg(r, s, d.rex);
   u64 res = (Dec ? a - 1 : a + 1) & Cpu::mask_of(s);
   if (mem) c.write_mem(d.seg, off, s, res);
@@ -159,7 +175,7 @@ void exec_DEC_Zv(Cpu& c, const DecodedInsn& d) { incdec_v<true, true>(c, d); }
 void notneg(Cpu& c, const DecodedInsn& d, unsigned s, bool neg) {
   u64 off = 0;
   u64 a;
-  if (d.mod != 3) { off = c.ea(d); a = c.read_mem(d.seg, off, s); }
+  if (d.mod != 3) { off = c.ea(d); a = c.read_mem_rmw(d.seg, off, s); }
   else a = c.read_reg(d.rm, s, d.rex);
   u64 res;
   if (neg) {
@@ -223,7 +239,7 @@ void exec_XCHG_Eb_Gb(Cpu& c, const DecodedInsn& d) {
     return;
   }
   u64 off = c.ea(d);
-  u64 a = c.read_mem(d.seg, off, 1);
+  u64 a = c.read_mem_rmw(d.seg, off, 1);
   c.write_mem(d.seg, off, 1, c.read_G(d, 1));
   c.write_G(d, 1, a);
 }
@@ -236,7 +252,7 @@ void exec_XCHG_Ev_Gv(Cpu& c, const DecodedInsn& d) {
     return;
   }
   u64 off = c.ea(d);
-  u64 a = c.read_mem(d.seg, off, s);
+  u64 a = c.read_mem_rmw(d.seg, off, s);
   c.write_mem(d.seg, off, s, c.read_G(d, s));
   c.write_G(d, s, a);
 }

@@ -35,6 +35,7 @@ void bit_op(Cpu& cpu, const DecodedInsn& d, BitOp op, u64 offset, bool reg_offse
     }
     bit = offset & (w - 1);
     la = cpu.seg_linear(d.seg, off, size, op == BitOp::Test ? Access::Read : Access::Write);
+    if (op != BitOp::Test) alu::rmw_probe(cpu, la, size);
     value = cpu.read_lin(la, size);
   }
   const u64 b = 1ull << bit;

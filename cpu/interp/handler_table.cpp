@@ -16,6 +16,7 @@ struct HandlerTable {
     interp::register_integer(t);
     interp::register_string(t);
     interp::register_system(t);
+    interp::register_x87(t);
     for (Handler& h : t)
       if (!h) h = exec_unimplemented;
     // Encodings without a meaning, and AVX/AVX-512/XOP (CPUID does not advertise them).

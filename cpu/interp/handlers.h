@@ -12,5 +12,6 @@ void register_control(Table& t);    // control.cpp: near JMP/Jcc/CALL/RET, LOOP,
 void register_integer(Table& t);    // integer.cpp: shifts/rotates, MUL/DIV, bit ops, BCD, CMPXCHG/XADD, misc
 void register_string(Table& t);     // string.cpp: MOVS CMPS STOS LODS SCAS INS OUTS with REP
 void register_system(Table& t);     // system.cpp: segment regs, far transfers, INT/IRET, CR/DR/MSR, CPUID, I/O, ...
+void register_x87(Table& t);        // x87.cpp: D8..DF (#NM checks; not emulated yet)
 
 }  // namespace rv::interp

@@ -240,6 +240,7 @@ void exec_CMPXCHG8B_Mq(Cpu& cpu, const DecodedInsn& d) {
   if (half == 8 && (off & 15)) cpu.fault(kGP, 0);
   u64 la = cpu.seg_linear(d.seg, off, 2 * half, Access::Write);
   if (half == 8 && (la & 15)) cpu.fault(kGP, 0);
+  alu::rmw_probe(cpu, la, 2 * half);
   u64 lo, hi;
   if (half == 8) {
     lo = cpu.read_lin(la, 8);

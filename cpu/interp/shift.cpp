@@ -22,63 +22,66 @@ using alu::sign_bit;
 inline unsigned count_mask(unsigned size) { return size == 8 ? 0x3F : 0x1F; }
 inline u64 msb(u64 v, unsigned size) { return (v >> (8 * size - 1)) & 1; }
 
+// The outcome of a group-2 operation: the value and the flags it sets. Rotates change only CF
+// and OF; shifts also SF ZF PF (from the result) and AF.
+struct ShiftResult {
+  u64 value;
+  u64 flags;      // CF OF AF bits
+  bool rotate;
+};
+
 // Group-2 operation `op` (ModRM.reg) on `v` (masked to `size`) by a non-zero masked count.
-u64 shift_op(Cpu& cpu, unsigned op, unsigned size, u64 v, unsigned count) {
+ShiftResult shift_op(bool cf_in, unsigned op, unsigned size, u64 v, unsigned count) {
   const unsigned w = 8 * size;
   const u64 m = mask(size);
   u64 res;
-  bool cf;
+  bool cf, of;
   switch (op & 7) {
     case 0: {  // ROL
       unsigned r = count % w;
       res = r ? ((v << r) | (v >> (w - r))) & m : v;
       cf = res & 1;
-      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(msb(res, size) ^ cf, kFlagOF));
-      return res;
+      of = msb(res, size) ^ cf;
+      return {res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF), true};
     }
     case 1: {  // ROR
       unsigned r = count % w;
       res = r ? ((v >> r) | (v << (w - r))) & m : v;
       cf = msb(res, size);
-      bool of = cf ^ ((res >> (w - 2)) & 1);
-      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
-      return res;
+      of = cf ^ ((res >> (w - 2)) & 1);
+      return {res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF), true};
     }
     case 2:    // RCL: rotate the (w+1)-bit value CF:v
     case 3: {  // RCR
       const unsigned W = w + 1;
       unsigned r = count % W;   // 8-bit: mod 9, 16-bit: mod 17; 32/64: count < W already
       using u128 = unsigned __int128;
-      u128 x = (static_cast<u128>(cpu.cf()) << w) | v;
+      u128 x = (static_cast<u128>(cf_in) << w) | v;
       u128 xm = (static_cast<u128>(1) << W) - 1;
       if (r) x = ((op & 7) == 2 ? (x << r) | (x >> (W - r)) : (x >> r) | (x << (W - r))) & xm;
       res = static_cast<u64>(x) & m;
       cf = static_cast<u64>(x >> w) & 1;
-      bool of = (op & 7) == 2 ? (msb(res, size) ^ cf) : (msb(res, size) ^ ((res >> (w - 2)) & 1));
-      set_flags(cpu, kFlagCF | kFlagOF, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
-      return res;
+      of = (op & 7) == 2 ? (msb(res, size) ^ cf) : (msb(res, size) ^ ((res >> (w - 2)) & 1));
+      return {res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF), true};
     }
     case 4:    // SHL
     case 6: {  // SAL (/6 is an alias of /4)
       if (count < w) { res = (v << count) & m; cf = (v >> (w - count)) & 1; }
       else { res = 0; cf = count == w ? (v & 1) : 0; }
-      bool of = msb(res, size) ^ cf;
-      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
-      return res;
+      of = msb(res, size) ^ cf;
+      return {res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF), false};
     }
     case 5: {  // SHR
       if (count < w) { res = v >> count; cf = (v >> (count - 1)) & 1; }
       else { res = 0; cf = count == w ? msb(v, size) : 0; }
-      bool of = count == 1 && msb(v, size);   // MSB of the operand before the last 1-bit step
-      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF));
-      return res;
+      of = count == 1 && msb(v, size);   // MSB of the operand before the last 1-bit step
+      return {res, flag_if(cf, kFlagCF) | flag_if(of, kFlagOF), false};
     }
     default: {  // 7: SAR
       i64 sv = alu::sext(v, size);
       if (count < w) { res = static_cast<u64>(sv >> count) & m; cf = (sv >> (count - 1)) & 1; }
       else { res = sv < 0 ? m : 0; cf = sv < 0; }
-      alu::set_result_flags(cpu, size, res, flag_if(cf, kFlagCF));
-      return res;
+      return {res, flag_if(cf, kFlagCF), false};
     }
   }
 }
@@ -96,7 +99,10 @@ void grp2(Cpu& cpu, const DecodedInsn& d, unsigned raw_count) {
     e.write(v);
     return;
   }
-  e.write(shift_op(cpu, d.reg, size, v, count));
+  ShiftResult r = shift_op(cpu.cf(), d.reg, size, v, count);
+  e.write(r.value);   // may fault: flags change only after it
+  if (r.rotate) set_flags(cpu, kFlagCF | kFlagOF, r.flags);
+  else alu::set_result_flags(cpu, size, r.value, r.flags);
 }
 
 void exec_GRP2_Eb_Ib(Cpu& cpu, const DecodedInsn& d) { grp2<1>(cpu, d, static_cast<unsigned>(d.imm)); }

@@ -14,12 +14,12 @@
 // iteration, so a fault in iteration k leaves them describing k completed iterations and the
 // instruction resumes exactly where it stopped once the guest's handler returns.
 //
-// Fast path: REP MOVS/STOS with DF = 0 move whole runs inside a page through host pointers
+// Fast path: REP MOVS/STOS/CMPS/SCAS with DF = 0 move whole runs inside a page through host pointers
 // (from the TLB, Cpu::host_ptr, or from a translation when the TLB does not hold the page).
 // A run stops at a page end, at the segment limit and at the address-size wrap; anything else
-// (MMIO, ROM, pages holding code, page-straddling elements, expand-down segments) goes
-// element by element through the normal accessors. Overlapping MOVS copies behave exactly
-// like element-by-element copying.
+// (MMIO, ROM, pages holding code for writes, page-straddling elements, expand-down
+// segments) goes element by element through the normal accessors. Overlapping MOVS copies
+// behave exactly like element-by-element copying.
 #include <algorithm>
 #include <cstring>
 
@@ -74,8 +74,8 @@ class Str {
   // Elements from offset `off` that stay inside the segment limit and below the address-size
   // wrap (forward direction); 0 sends the caller to the element path.
   u64 seg_room(u8 seg, u64 off) const {
-    if (cpu.long64()) return ~0ull;   // no limits; a run never leaves its (canonical) page
-    u64 room = (amask - off + 1) / size;
+    u64 room = d.asize == 8 ? ~0ull : (amask - off + 1) / size;
+    if (cpu.long64()) return room;   // no limits; a run never leaves its (canonical) page
     const Segment& s = cpu.state().seg[seg];
     if (s.s() && (s.type() & 0xC) == 4) return 0;   // expand-down data segment
     if (off > s.limit) return 0;
@@ -173,7 +173,7 @@ u64 stos_chunk(Str& s, u64 max, bool&) {
   return 1;
 }
 
-// ---- LODS, CMPS, SCAS: element by element ----
+// ---- LODS: element by element ----
 u64 lods_chunk(Str& s, u64, bool&) {
   u64 v = s.cpu.read_mem(s.d.seg, s.si(), s.size);
   s.cpu.write_reg(RAX, s.size, true, v);
@@ -181,24 +181,49 @@ u64 lods_chunk(Str& s, u64, bool&) {
   return 1;
 }
 
-u64 cmps_chunk(Str& s, u64, bool& stop) {
-  u64 a = s.cpu.read_mem(s.d.seg, s.si(), s.size);
-  u64 b = s.cpu.read_mem(ES, s.di(), s.size);
+// CMPS/SCAS with a REP prefix and DF = 0 compare whole runs inside a page through host
+// pointers, stopping at the first element that ends the REPE/REPNE loop.
+template <bool kCmps>
+u64 compare_chunk(Str& s, u64 max, bool& stop) {
+  Cpu& cpu = s.cpu;
+  const u64 si = s.si(), di = s.di();
+  u64 a, b;
+  if (max > 1 && s.forward()) {
+    const u64 src = kCmps ? cpu.seg_linear(s.d.seg, si, s.size, Access::Read) : 0;
+    const u64 dst = cpu.seg_linear(ES, di, s.size, Access::Read);
+    const u8* sp = kCmps ? s.page_ptr(src, Access::Read) : nullptr;
+    const u8* dp = (sp || !kCmps) ? s.page_ptr(dst, Access::Read) : nullptr;
+    if (dp) {
+      u64 n = std::min({max, s.page_room(dst), s.seg_room(ES, di)});
+      if (kCmps) n = std::min({n, s.page_room(src), s.seg_room(s.d.seg, si)});
+      if (n > 0) {
+        const u64 m = mask(s.size);
+        const bool want_equal = s.d.rep == 3;   // REPE continues while equal, REPNE while not
+        u64 i = 0;
+        a = cpu.state().gpr[RAX] & m;
+        do {
+          if (kCmps) { a = 0; std::memcpy(&a, sp + i * s.size, s.size); }
+          b = 0;
+          std::memcpy(&b, dp + i * s.size, s.size);
+          i++;
+        } while (i < n && (a == b) == want_equal);
+        s.retire(i, kCmps, true);
+        alu::commit(cpu, s.size, alu::sub(s.size, a, b));
+        stop = rep_ends(s.d, a == b);
+        return i;
+      }
+    }
+  }
+  a = kCmps ? cpu.read_mem(s.d.seg, si, s.size) : cpu.state().gpr[RAX];
+  b = cpu.read_mem(ES, di, s.size);
   alu::Result r = alu::sub(s.size, a, b);
-  s.retire(1, true, true);
-  alu::commit(s.cpu, s.size, r);
+  s.retire(1, kCmps, true);
+  alu::commit(cpu, s.size, r);
   stop = rep_ends(s.d, r.value == 0);
   return 1;
 }
-
-u64 scas_chunk(Str& s, u64, bool& stop) {
-  u64 b = s.cpu.read_mem(ES, s.di(), s.size);
-  alu::Result r = alu::sub(s.size, s.cpu.state().gpr[RAX], b);
-  s.retire(1, false, true);
-  alu::commit(s.cpu, s.size, r);
-  stop = rep_ends(s.d, r.value == 0);
-  return 1;
-}
+constexpr auto cmps_chunk = compare_chunk<true>;
+constexpr auto scas_chunk = compare_chunk<false>;
 
 // ---- INS, OUTS: port DX; I/O permission (CPL/IOPL, TSS bitmap) is checked before the first
 // iteration. INS checks the destination before reading the port, so a fault does not lose a

@@ -52,7 +52,10 @@ start:  ENTER_PM32
         push ROMBASE + (user32 - $$)
         iretd
 
-user32: P32 "user32: CS="
+user32: mov ax, SEL_SE_CS+24+3
+        mov ds, ax
+        mov es, ax
+        P32 "user32: CS="
         mov eax, cs
         HEX32 eax, 4
         P32 " SS="
@@ -234,6 +237,8 @@ sc_handler:
 
         bits 32
 user_compat:
+        mov ax, 0x3B
+        mov ds, ax
         P32 "compat after sysret: CS="
         mov eax, cs
         HEX32 eax, 4

@@ -29,7 +29,9 @@ int Asm::modrm(unsigned osize, std::initializer_list<u8> opcode, u8 reg, bool re
                unsigned imm_size, u64 imm_value, const Prefixes& p) {
   const Mem& m = rm.mem;
   bool addr_override = rm.is_mem && (m_long64 ? m.addr32 : m.a16);
-  prefixes(osize, p, addr_override);
+  Prefixes eff = p;
+  if (rm.is_mem && m.seg && !eff.seg) eff.seg = m.seg;
+  prefixes(osize, eff, addr_override);
 
   u8 rex = 0;
   bool need_rex = p.force_rex, forbid_rex = false;

@@ -34,6 +34,7 @@ struct Mem {
   bool a16 = false;
   u8 rm16 = 0;
   bool force_disp32 = false;   // use a 32-bit displacement even when 8 bits would do
+  u8 seg = 0;                  // segment override prefix byte for this operand (0x65 = GS)
 };
 
 // The r/m operand: a register (of the instruction's width) or memory.

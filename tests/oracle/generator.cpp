@@ -62,6 +62,7 @@ const std::vector<Template>& all_templates() {
     add_alu_templates(v);
     add_bits_templates(v);
     add_misc_templates(v);
+    add_flow_templates(v);
     return v;
   }();
   return t;
@@ -181,6 +182,13 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
   Mem m;
   u32 form = rng.below(l64 && allow_rip ? 9 : 8);
   if (noncanon && form > 3 && form != 8) form = 0;
+  // GS-relative: the worker sets GS.base to the data page (arch_prctl), the interpreter too;
+  // in compatibility mode GS is null and the access is a #GP.
+  u64 seg_base = 0;
+  if (form <= 2 && rng.chance(l64 ? 5 : 1) && mem_lo == 0 && mem_hi == kPage) {
+    m.seg = 0x65;
+    if (l64) seg_base = kDataBase;
+  }
   if (form == 7 && (align > 1 || mem_lo > 0 || mem_hi < kPage)) form = 0;
   bool narrow = !l64;   // addresses computed mod 2^32
   if (l64 && form <= 4 && rng.chance(20)) { m.addr32 = true; narrow = true; }
@@ -195,7 +203,7 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
       m.base = pick_reg(kNone);
       m.disp = disp_for(form);
       if (form == 2 && rng.chance(30)) m.force_disp32 = true;
-      set(m.base, (target - static_cast<u64>(static_cast<i64>(m.disp))) ^ (narrow ? 0 : noncanon));
+      set(m.base, (target - seg_base - static_cast<u64>(static_cast<i64>(m.disp))) ^ (narrow ? 0 : noncanon));
       break;
     }
     case 3: case 8: {           // [base+index*scale+disp]
@@ -256,7 +264,7 @@ void Gen::noise() {
 
 void Gen::rip_fixup(int disp_at, u64 target) {
   if (disp_at < 0) return;
-  fixups.push_back({Fixup::RipDisp, static_cast<u32>(disp_at), static_cast<u32>(a.size()), 0, target, 0});
+  fixups.push_back({Fixup::RipDisp, static_cast<u32>(disp_at), static_cast<u32>(a.size()), 0, target, 0, 0});
 }
 
 void Gen::reads(u64 flags) {
@@ -279,7 +287,7 @@ int Gen::pick_target() {
 
 void Gen::jump_fixup(Fixup::Kind kind, unsigned field_size, int target) {
   if (target < 0) target = pick_target();
-  Fixup f{kind, static_cast<u32>(a.size() - field_size), static_cast<u32>(a.size()), target, 0, undef};
+  Fixup f{kind, static_cast<u32>(a.size() - field_size), static_cast<u32>(a.size()), target, 0, undef, 0};
   if (kind == Fixup::Abs32) f.insn_end = f.at + 4;
   fixups.push_back(f);
   pending_undef[static_cast<unsigned>(target)] |= undef;
@@ -287,7 +295,8 @@ void Gen::jump_fixup(Fixup::Kind kind, unsigned field_size, int target) {
 
 // ---- programs ----
 
-Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items) {
+Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
+                 unsigned fault_percent) {
   Program p;
   p.seed = seed;
   p.mode = mode;
@@ -321,7 +330,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
       g.reserved = 0;
       g.mem_lo = 0;
       g.mem_hi = kPage;
-      g.fault_percent = 2;
+      g.fault_percent = fault_percent;
       g.legacy_bytes = true;
       try {
         t->fn(g);
@@ -371,7 +380,7 @@ bool layout(const Program& p, size_t first, size_t last, Case& out) {
         continue;
       }
       bool to_end = f.target_item >= static_cast<int>(last);
-      u64 t = to_end ? end : out.item_offset[static_cast<size_t>(f.target_item) - first];
+      u64 t = to_end ? end : out.item_offset[static_cast<size_t>(f.target_item) - first] + f.target_off;
       if (to_end) out.undef_end |= f.undef;
       i64 rel = static_cast<i64>(t) - static_cast<i64>(base + f.insn_end);
       if (f.kind == Fixup::Rel8) {

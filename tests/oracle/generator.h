@@ -50,6 +50,7 @@ const std::vector<Template>& all_templates();
 void add_alu_templates(std::vector<Template>& t);
 void add_bits_templates(std::vector<Template>& t);
 void add_misc_templates(std::vector<Template>& t);
+void add_flow_templates(std::vector<Template>& t);
 
 struct Fixup {
   enum Kind : u8 { Rel8, Rel32, Abs32, RipDisp } kind;
@@ -58,6 +59,7 @@ struct Fixup {
   int target_item;     // Rel8/Rel32/Abs32: item index (>= items.size() means the end)
   u64 target_abs;      // RipDisp: absolute target address
   u64 undef;           // flags undefined where the jump leaves (merged into the target)
+  u32 target_off = 0;  // added to the target item's start (self-references: SMC, far jumps)
 };
 
 struct Item {
@@ -77,7 +79,8 @@ struct Program {
 };
 
 // Generates the program for `seed` from the enabled templates (deterministic).
-Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items);
+Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
+                 unsigned fault_percent = 2);
 // Lays out items [first, last) at kSeqAddr; jumps past `last` go to the end. False if a rel8
 // jump does not reach (the caller then regenerates).
 bool layout(const Program& p, size_t first, size_t last, Case& out);
@@ -130,6 +133,10 @@ class Gen {
   // A forward jump: emit the instruction with a zero rel field, then call this.
   void jump_fixup(Fixup::Kind kind, unsigned field_size, int items_ahead = -1);
   int pick_target();               // an item index > item_index, or n_items (the end)
+  // A reference from the field at `at` (4 bytes) to byte `offset` of this item.
+  void self_fixup(Fixup::Kind kind, u32 at, u32 offset) {
+    fixups.push_back({kind, at, at + 4, static_cast<int>(item_index), 0, undef, offset});
+  }
 
   // ---- item assembly (generate() only) ----
   std::vector<Fixup> fixups;

@@ -58,8 +58,8 @@ void InterpRunner::map4k(u64 va, bool user, bool writable) {
 
 void InterpRunner::build_tables() {
   m_next_table = kTables;
-  map4k(kCodeBase, true, false);
-  map4k(kCodeBase + kPage, true, false);
+  map4k(kCodeBase, true, true);          // writable: sequences may modify their own code
+  map4k(kCodeBase + kPage, true, true);
   map4k(kDataBase, true, true);
   map4k(kRoBase, true, false);
   map4k(kStackBase, true, true);
@@ -122,6 +122,7 @@ void InterpRunner::build_tables() {
     // 64-bit Linux processes run with null DS/ES; the native 32-bit prologue loads 0x2B.
     s.seg[DS] = s.seg[ES] = compat ? seg(kUserDs, 0xF3, 0xC) : Segment{};
     s.seg[FS] = s.seg[GS] = Segment{};
+    if (!compat) s.seg[GS].base = kDataBase;   // as the native worker sets it (arch_prctl)
   }
 }
 
@@ -144,7 +145,7 @@ Snapshot InterpRunner::run(const Case& c) {
 
   StopReason why;
   try {
-    why = m_cpu.run(20000);
+    why = m_cpu.run(200000);
   } catch (const std::exception& e) {
     s.note = std::string("interpreter threw: ") + e.what();
     return s;
@@ -190,6 +191,7 @@ Snapshot InterpRunner::run(const Case& c) {
   s.gpr[RSP] = frame[3];
   if (m_cpl3 && vector == kGP && s.fault_rip == end) return s;   // the HLT that ends the sequence
   s.vector = vector;
+  if (!m_cpl3 && vector == kPF) s.error |= 4;   // the native run is a user access (U/S = 1)
   return s;
 }
 

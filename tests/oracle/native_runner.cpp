@@ -3,7 +3,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -121,6 +124,8 @@ void NativeRunner::map_pages() {
 }
 
 void NativeRunner::install_handlers() {
+  // GS is unused by glibc on x86-64: point it at the data page for GS-relative operands.
+  if (syscall(SYS_arch_prctl, ARCH_SET_GS, kDataBase) != 0) throw std::runtime_error("arch_prctl(ARCH_SET_GS) failed");
   static std::vector<u8> alt(1 << 16);
   stack_t ss{};
   ss.ss_sp = alt.data();

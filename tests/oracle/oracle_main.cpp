@@ -1,7 +1,13 @@
 // oracle_test: the differential harness's driver (see oracle.h for the design).
 //
 //   oracle_test [--count N] [--seed S|random] [--mode 64|32|both] [--ops a,b,-c] [--max-items N]
-//               [--cpl0] [--verbose] [--reports N] [--no-minimize] [--list-ops] [--selftest]
+//               [--fault-percent P] [--cpl0] [--verbose] [--reports N] [--no-minimize] [--list-ops]
+//               [--selftest]
+//     --ops           templates to use (names from --list-ops); "-name" excludes one
+//     --fault-percent chance that a memory operand is made to fault (#PF, #GP); default 2
+//     --cpl0          run the interpreter at CPL 0 (HLT ends the run without an exception)
+//     --reports       detailed failure reports to print (all failures are counted)
+//     --selftest      corrupts every interpreter result: passes only if all cases fail
 //   oracle_test --case SEED --mode 64|32 [...]       re-runs one case and prints it in full
 //   oracle_test --case SEED --item K --mode 64|32    re-runs the standalone repro of item K
 //
@@ -36,6 +42,7 @@ struct Options {
   int modes = 3;              // bit 0: 64, bit 1: 32
   std::string ops;
   unsigned max_items = 8;
+  unsigned fault_percent = 2;
   bool cpl0 = false, verbose = false, minimize = true, selftest = false;
   u64 reports = 10;
   bool single = false;
@@ -67,7 +74,8 @@ std::vector<const Template*> enabled_for(Mode mode, const std::string& ops, bool
     auto has = [&](const std::vector<std::string>& v) { for (auto& w : v) if (w == t.name) return true; return false; };
     if (!inc.empty() && !has(inc)) continue;
     if (has(exc)) continue;
-    if (cpl0 && (std::string(t.name) == "traps" || std::string(t.name) == "segs")) continue;   // CPL 3 behaviour
+    std::string n = t.name;
+    if (cpl0 && (n == "traps" || n == "segs" || n == "far")) continue;   // CPL 3 behaviour, user selectors
     out.push_back(&t);
   }
   return out;
@@ -83,7 +91,7 @@ bool make_program(u64 case_seed, Mode mode, const Options& o, Program& p, Case& 
   std::vector<const Template*> en = enabled_for(mode, o.ops, o.cpl0);
   if (en.empty()) return false;
   for (u64 attempt = 0; attempt < 100; attempt++) {
-    p = generate(attempt ? mix_seed(case_seed, attempt) : case_seed, mode, en, o.max_items);
+    p = generate(attempt ? mix_seed(case_seed, attempt) : case_seed, mode, en, o.max_items, o.fault_percent);
     p.seed = case_seed;
     if (layout(p, 0, p.items.size(), c)) return true;
   }
@@ -97,6 +105,7 @@ std::string repro_cmd(u64 case_seed, Mode mode, const Options& o, int item = -1)
   if (item >= 0) s += " --item " + std::to_string(item);
   if (!o.ops.empty()) s += " --ops " + o.ops;
   if (o.max_items != 8) s += " --max-items " + std::to_string(o.max_items);
+  if (o.fault_percent != 2) s += " --fault-percent " + std::to_string(o.fault_percent);
   if (o.cpl0) s += " --cpl0";
   return s;
 }
@@ -140,7 +149,7 @@ class Checker {
     alone.items[0].fixups.clear();
     for (const Fixup& f : p.items[k - 1].fixups) {
       Fixup g = f;
-      if (g.kind != Fixup::RipDisp) g.target_item = 1;   // past the end
+      if (g.kind != Fixup::RipDisp) g.target_item = f.target_item == static_cast<int>(k - 1) ? 0 : 1;   // self, or past the end
       alone.items[0].fixups.push_back(g);
     }
     if (!layout(alone, 0, 1, alone_case)) return static_cast<int>(k - 1);
@@ -272,6 +281,7 @@ int main_impl(int argc, char** argv) {
     } else if (k == "--ops") o.ops = val();
     else if (k == "--max-items") o.max_items = static_cast<unsigned>(std::max<u64>(1, parse_u64(val())));
     else if (k == "--cpl0") o.cpl0 = true;
+    else if (k == "--fault-percent") o.fault_percent = static_cast<unsigned>(parse_u64(val()));
     else if (k == "--verbose") o.verbose = true;
     else if (k == "--reports") o.reports = parse_u64(val());
     else if (k == "--no-minimize") o.minimize = false;

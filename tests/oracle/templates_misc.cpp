@@ -14,7 +14,7 @@ unsigned enc_size(unsigned s) { return s == 8 ? 4 : s; }
 
 void push_pop(Gen& g) {
   unsigned s = stack_size(g);
-  switch (g.rng.below(6)) {
+  switch (g.rng.below(7)) {
     case 0: g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(g.l64 ? 16 : 8))); break;
     case 1: g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst()); break;
     case 2:
@@ -23,9 +23,13 @@ void push_pop(Gen& g) {
       break;
     case 3: g.insn(enc_size(s), {0xFF}, 6, false, RM::m(g.mem(s))); break;
     case 4: g.insn(enc_size(s), {0x8F}, 0, false, RM::m(g.mem(s))); break;   // [rsp+d] uses the popped RSP
-    default:
+    case 5:
       g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(g.l64 ? 16 : 8)));
       g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst());
+      break;
+    default:   // POP RSP: the stack pointer comes from the stack (SDM POP: RSP gets the popped value)
+      g.a.plain(4, {0x68}, 4, kStackTop - 0x100 + g.rng.below(0x200));
+      g.a.byte(0x5C);
   }
 }
 
@@ -75,10 +79,31 @@ void string_op(Gen& g) {
   else if (r == 2 && cmp) p.rep = 0xF2;
   if (g.l64 && g.rng.chance(20)) p.a67 = true;
   if ((kind <= 1 || kind == 3) && g.rng.chance(15)) { static const u8 kSeg[] = {0x26, 0x2E, 0x36, 0x3E}; p.seg = g.rng.pick(kSeg); }
-  if (g.rng.chance(50)) g.a.byte(g.rng.chance(50) ? 0xFC : 0xFD);   // CLD / STD
   u64 si = kDataBase + 0x200 + g.rng.below(0xC00), di = kDataBase + 0x200 + g.rng.below(0xC00);
-  if (kind == 1 && g.rng.chance(30)) di = si;   // equal strings: REPE runs to the end
   u32 count = g.rng.below(13);
+  u32 shape = g.rng.below(10);
+  if (shape == 0 && p.rep) {          // a long run in a known direction
+    bool down = g.rng.chance(50);
+    g.a.byte(down ? 0xFD : 0xFC);
+    count = g.rng.below(0x700 / size);
+    si = down ? kDataBase + 0xFF8 - g.rng.below(0x100) : kDataBase + g.rng.below(0x100);
+    di = down ? kDataBase + 0xFF8 - g.rng.below(0x100) : kDataBase + g.rng.below(0x100);
+  } else if (shape == 1 && p.rep) {   // runs off the page: #PF with RCX/RSI/RDI mid-way
+    g.a.byte(0xFC);
+    count = 0x3000;
+    si = kDataBase + 0xF00 + g.rng.below(0x100);
+    di = kDataBase + 0xF00 + g.rng.below(0x100);
+  } else {
+    if (g.rng.chance(50)) g.a.byte(g.rng.chance(50) ? 0xFC : 0xFD);   // CLD / STD
+    if (shape == 2) di = si + g.rng.below(9) - 4;                       // overlapping MOVS
+    if (shape == 3 && p.rep) {                                          // long overlapping run
+      g.a.byte(0xFC);
+      count = g.rng.below(0x200 / size);
+      si = kDataBase + 0x100 + g.rng.below(0x400);
+      di = si + g.rng.below(33) - 16;
+    }
+  }
+  if (kind == 1 && g.rng.chance(30)) di = si;   // equal strings: REPE runs to the end
   if (kind != 2 && kind != 4) g.set_reg(kRSI, si);
   if (kind != 3) g.set_reg(kRDI, di);
   if (p.rep) g.set_reg(kRCX, count);
@@ -183,7 +208,7 @@ void xlat(Gen& g) {
 
 // Instructions that fault at CPL 3 (or always): the vector, error code and state must match.
 void traps(Gen& g) {
-  switch (g.rng.below(9)) {
+  switch (g.rng.below(10)) {
     case 0: g.a.byte(0xCC); break;                                    // INT3: #BP, RIP after it
     case 1: {                                                         // INT n: #GP(n*8+2) unless DPL 3
       u8 n = static_cast<u8>(g.rng.below(256));
@@ -219,9 +244,15 @@ void traps(Gen& g) {
       g.insn(4, {static_cast<u8>(g.rng.chance(50) ? 0x89 : 0x8B)}, g.gpr_dst(), true, rm, 0, 0, p);
       break;
     }
-    default:                                                          // INTO: #OF if OF (#UD in 64-bit mode)
+    case 8:                                                           // INTO: #OF if OF (#UD in 64-bit mode)
       g.reads(kFlagOF);
       g.a.byte(0xCE);
+      break;
+    default: {                                                        // BOUND r, m: #BR outside the bounds
+      if (g.l64) { g.a.byte(0xCE); break; }
+      unsigned size = g.rng.chance(30) ? 2 : 4;
+      g.insn(size, {0x62}, g.gpr_dst(), true, RM::m(g.mem(2 * size)));
+    }
   }
 }
 

@@ -219,6 +219,28 @@ TEST(Shift, SixtyFourBitCountMaskIsSixBits) {
   EXPECT_EQ(e.s.gpr[RAX], 1ull << 63);
 }
 
+TEST(Shift, FaultingWriteLeavesFlagsAndReportsAWrite) {
+  // rol word [rbx], cl on a read-only page: #PF (a write), flags and memory unchanged.
+  IntEnv e;
+  e.long_mode_code({0x66, 0xD3, 0x03});
+  e.s.gpr[RBX] = 0x5000;
+  e.s.gpr[RCX] = 1;
+  e.mem.write(0x5000, 0x8001, 2);
+  e.set_pte(0x5000, 0x5);
+  e.flags(kFlagZF);
+  EXPECT_EQ(e.run_checked(), kPF);
+  EXPECT_EQ(e.last_error & 2, 2u);
+  EXPECT_EQ(e.flags_now(), kFlagZF);
+  EXPECT_EQ(e.mem.read(0x5000, 2), 0x8001u);
+  // bts [rbx], ecx on a not-present page: read with write intent, so W/R = 1 in the error.
+  IntEnv f;
+  f.long_mode_code({0x0F, 0xAB, 0x0B});
+  f.s.gpr[RBX] = 0x5000;
+  f.set_pte(0x5000, 0);
+  EXPECT_EQ(f.run_checked(), kPF);
+  EXPECT_EQ(f.last_error & 3, 2u);   // not present, write
+}
+
 // ---- multiply and divide ----
 
 TEST(MulDiv, DivideErrors) {

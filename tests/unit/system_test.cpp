@@ -87,6 +87,7 @@ struct SysEnv : CpuEnv {
   }
   void start(u64 rip) {
     s.rip = rip;
+    s.halted = false;
     cpu.state_changed();
   }
   // After a fault delivered to a HLT stub: the vector that was taken.
@@ -481,7 +482,7 @@ TEST(System, LarLslVerrVerwLtrLldt) {
                     0x0F, 0x00, 0xE2});        // verr dx
   env.start(0x4000);
   env.run(3);
-  EXPECT_EQ(env.s.gpr[RAX], 0x00CFFA00u);
+  EXPECT_EQ(env.s.gpr[RAX], 0x00C0FA00u);   // 00F0FF00 mask, as QEMU (bits 19:16 undefined)
   EXPECT_EQ(env.s.gpr[RBX], 0xFFFFFFFFu);
   EXPECT_TRUE(env.cpu.zf());
   env.code(0x4009, {0x0F, 0x00, 0xEE});        // verw si
@@ -558,6 +559,33 @@ TEST(System, LongModeActivationChecks) {
   EXPECT_EQ(env.s.rip, 0x400Cu);
   EXPECT_TRUE(env.s.efer & kEferLma);
   EXPECT_EQ(env.cpu.mode(), CpuMode::Prot32);
+}
+
+TEST(System, SixteenBitGateAndIret) {
+  SysEnv env;
+  env.protected32();
+  env.gdt(0x40, seg_desc(0, 0xFFFF, 0x9A, 0x0));   // 16-bit code, ring 0
+  env.gdt(0x48, seg_desc(0, 0xFFFF, 0x92, 0x0));   // 16-bit data (16-bit stack)
+  env.w(kIdt + 0x10 * 8, gate_desc(0x40, 0x5000, 0x6, 0), 8);   // 16-bit interrupt gate
+  env.code(0x4000, {0xCD, 0x10, 0xF4});   // int 0x10; hlt
+  env.code(0x5000, {0xCF});               // iret (16-bit)
+  env.s.seg[CS] = env.seg(0x40);
+  env.s.seg[SS] = env.seg(0x48);
+  env.start(0x4000);
+  env.s.gpr[RSP] = 0x12340800;            // upper half of ESP must survive a 16-bit stack
+  env.cpu.set_rflags(kFixed1 | kFlagIF);
+  env.run(1);
+  EXPECT_EQ(env.cpu.mode(), CpuMode::Prot16);
+  EXPECT_EQ(env.s.rip, 0x5000u);
+  EXPECT_EQ(env.s.gpr[RSP], 0x123407FAu);
+  EXPECT_EQ(env.r(0x7FA, 2), 0x4002u);
+  EXPECT_EQ(env.r(0x7FC, 2), 0x40u);
+  EXPECT_EQ(env.r(0x7FE, 2), u64(kFixed1 | kFlagIF));
+  EXPECT_FALSE(env.cpu.rflags() & kFlagIF);
+  env.run(1);
+  EXPECT_EQ(env.s.rip, 0x4002u);
+  EXPECT_EQ(env.s.gpr[RSP], 0x12340800u);
+  EXPECT_TRUE(env.cpu.rflags() & kFlagIF);
 }
 
 // ---- long mode ----
