@@ -68,6 +68,9 @@ void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
 
 Threaded select_threaded(const DecodedInsn& d) {
   if (RV_UNLIKELY(d.lock)) return interp::threaded_generic;
+  if (Threaded t = interp::specialize_alu(d)) return t;
+  if (Threaded t = interp::specialize_control(d)) return t;
+  if (Threaded t = interp::specialize_shift(d)) return t;
   Threaded t = interp::threaded_table()[static_cast<unsigned>(d.op)];
   return t ? t : interp::threaded_generic;
 }
@@ -186,6 +189,7 @@ void Cpu::update_access_mode() {
   unsigned sel = m_cpl == 3 ? 1 : 0;
   if (sel && (m_s.cr0 & kCr0Am) && (m_s.rflags & kFlagAC)) sel = 2;
   m_tlb_user = sel;
+  m_tlb_cur = m_tlb[sel];
 }
 
 void Cpu::write_flags_masked(u64 v, u64 mask) { set_rflags((rflags() & ~mask) | (v & mask)); }
@@ -251,7 +255,7 @@ u64 Cpu::fetch_bytes(u64 la, u8* buf, unsigned n) {
 Cpu::Block* Cpu::get_block() {
   const Segment& cs = m_s.seg[CS];
   u64 la = long64() ? m_s.rip : (cs.base + m_s.rip) & 0xFFFFFFFF;
-  const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+  const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
   u64 pa = e.tag_x == (la & kPageMask) ? e.paddr | (la & 0xFFF) : translate(la, Access::Exec, m_tlb_user);
   u64 key = (pa << 2) | static_cast<u64>(m_mode);
   Block*& f = m_blocks->fast[BlockCache::slot(key)];
@@ -265,6 +269,24 @@ Cpu::Block* Cpu::get_block() {
   // CS limit: the whole block must lie inside it, else step singly so the fault is exact.
   if (!long64() && m_s.rip + b->span - 1 > cs.limit) return nullptr;
   return b;
+}
+
+void Cpu::chain_sentinel(Cpu& c, const Slot* s) {
+  Block* b = reinterpret_cast<Block*>(s->d.imm);
+  c.m_last_block = b;
+  if (RV_UNLIKELY(c.m_s.nmi_pending || (c.m_intr && (c.m_s.rflags & kFlagIF)))) return;
+  if (++c.m_chain_depth > 256) return;   // bounds the stack if the compiler did not make tail calls
+  const Segment& cs = c.m_s.seg[CS];
+  const bool l64 = c.m_mode == CpuMode::Long64;
+  u64 la = l64 ? c.m_s.rip : (cs.base + c.m_s.rip) & 0xFFFFFFFF;
+  for (int i = 0; i < 2; i++) {
+    if (b->link_la[i] == la && b->link_epoch[i] == c.m_epoch) {
+      Block* n = b->link[i];
+      if (!l64 && c.m_s.rip + n->span - 1 > cs.limit) return;
+      const Slot* first = n->insns.data();
+      return first->t(c, first);
+    }
+  }
 }
 
 // The block that continues execution after `b`: through one of b's links when valid, else
@@ -315,7 +337,9 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     if (ends || off >= kPageSize) break;
   }
   if (blk->insns.empty()) return nullptr;
-  blk->insns.push_back({interp::threaded_stop, nullptr, DecodedInsn{}});
+  DecodedInsn sentinel;
+  sentinel.imm = reinterpret_cast<u64>(blk.get());
+  blk->insns.push_back({chain_sentinel, nullptr, sentinel});
   blk->span = off - static_cast<unsigned>(pa & 0xFFF);
   if (!pm.host) return nullptr;   // never cache code from MMIO
   if (m_mem.mark_code(page)) {
@@ -453,12 +477,16 @@ StopReason Cpu::run(u64 max_insns) {
       m_block_abort = false;
       // Chained execution: block after block until something needs the outer loop's
       // attention (end_block() from a handler, the budget, or a deliverable interrupt).
+      // Linked blocks follow each other inside chain_sentinel; here the links are made.
       for (;;) {
         const Slot* s = b->insns.data();
+        m_chain_depth = 0;
+        m_last_block = nullptr;
         s->t(*this, s);
         if (m_block_abort || m_s.icount >= end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
+        if (!m_last_block) break;
         m_insn_start = m_s.rip;
-        b = next_block(b);
+        b = next_block(m_last_block);
         if (!b) break;
       }
     } catch (const GuestFault& f) {

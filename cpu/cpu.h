@@ -156,7 +156,7 @@ class Cpu {
     u64 a = static_cast<u64>(static_cast<i64>(d.disp));
     if (d.base != kNoReg) a += d.base == kRipReg ? m_s.rip : m_s.gpr[d.base];
     if (d.index != kNoReg) a += m_s.gpr[d.index] << d.scale;
-    return d.asize == 8 ? a : a & mask_of(d.asize);
+    return a & kSizeMask[d.asize];
   }
   RV_INLINE u64 read_E(const DecodedInsn& d, unsigned size) {
     if (d.mod == 3) return read_reg(d.rm, size, d.rex);
@@ -177,7 +177,7 @@ class Cpu {
   // anything is computed.
   RV_INLINE u64 read_mem_rmw(u8 seg, u64 off, unsigned size) {
     u64 la = seg_linear(seg, off, size, Access::Write);
-    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
     if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
       u64 v = 0;
       std::memcpy(&v, reinterpret_cast<const u8*>(la + e.addend), size);
@@ -200,7 +200,7 @@ class Cpu {
     return seg_linear_legacy(seg, off, size, acc);
   }
   RV_INLINE u64 read_lin(u64 la, unsigned size) {
-    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
     if (RV_LIKELY(e.tag_r == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
       u64 v = 0;
       std::memcpy(&v, reinterpret_cast<const u8*>(la + e.addend), size);
@@ -209,7 +209,7 @@ class Cpu {
     return read_lin_slow(la, size, m_tlb_user);
   }
   RV_INLINE void write_lin(u64 la, unsigned size, u64 v) {
-    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
     if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
       std::memcpy(reinterpret_cast<u8*>(la + e.addend), &v, size);
       return;
@@ -221,7 +221,7 @@ class Cpu {
   // the TLB nor faults: on null, take read_lin/write_lin (which fill it). Used by the REP
   // string fast paths (string.cpp) to move whole runs within a page.
   u8* host_ptr(u64 la, Access acc) const {
-    const TlbEntry& e = m_tlb[m_tlb_user][(la >> 12) & (kTlbSize - 1)];
+    const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
     u64 tag = acc == Access::Write ? e.tag_w : e.tag_r;
     return tag == (la & kPageMask) ? reinterpret_cast<u8*>(la + e.addend) : nullptr;
   }
@@ -312,6 +312,9 @@ class Cpu {
   void exec_one_uncached();
   Block* get_block();
   Block* next_block(Block* b);
+  // The sentinel slot that ends every block: follows a valid block link directly into the
+  // next block's first slot (a tail call), or returns to run().
+  static void chain_sentinel(Cpu& c, const Slot* s);
   Block* build_block(u64 paddr, u64 la);
   void on_code_write(u64 paddr_page);
   void handle_fault(const GuestFault& f);
@@ -325,6 +328,7 @@ class Cpu {
   CpuMode m_mode = CpuMode::Real16;
   u8 m_cpl = 0;
   unsigned m_tlb_user = 0;
+  TlbEntry* m_tlb_cur = m_tlb[0];   // == m_tlb[m_tlb_user]
   TlbEntry m_tlb[3][kTlbSize];
   bool m_tlb_has_large = false;
   u64 m_insn_start = 0;
@@ -333,7 +337,9 @@ class Cpu {
   bool m_intr = false;
   u64 m_budget_end = ~0ull;
   u64 m_ip_mask = 0xFFFF;    // IP/EIP/RIP width of the code segment (16-bit IP wraps)
-  u64 m_epoch = 1;          // bumped when block links may have become stale
+  u64 m_epoch = 1;
+  Block* m_last_block = nullptr;   // the block whose sentinel returned to run()
+  unsigned m_chain_depth = 0;          // bumped when block links may have become stale
   int m_fault_depth = 0;     // nested delivery: 1 = delivering, 2 = #DF, 3 = triple fault
   u8 m_first_vector = 0;
   bool m_triple = false;

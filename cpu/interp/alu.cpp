@@ -298,6 +298,51 @@ void exec_SAHF(Cpu& c, const DecodedInsn&) {
 }  // namespace
 
 // Both tables come from one list: the plain handler and its threaded wrapper.
+// ---- size-specialised threaded forms, chosen when a block is built (no size switch) ----
+namespace {
+template <unsigned S> void grp1_s(Cpu& c, const DecodedInsn& d) { grp1<S>(c, d, d.imm); }
+template <bool Dec, bool RegOp, unsigned S> void incdec_s(Cpu& c, const DecodedInsn& d) { incdec_sized<Dec, RegOp>(c, d, S); }
+template <unsigned S> void movzx_b_s(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, c.read_E(d, 1)); }
+template <unsigned S> void movzx_w_s(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, c.read_E(d, 2)); }
+template <unsigned S> void mov_r_imm_s(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, d.imm); }
+
+template <Handler H2, Handler H4, Handler H8>
+Threaded by_size(unsigned osize) {
+  return osize == 2 ? threaded<H2> : osize == 4 ? threaded<H4> : threaded<H8>;
+}
+}  // namespace
+
+
+Threaded specialize_alu(const DecodedInsn& d) {
+  switch (d.op) {
+#define RV_ALU_ROW(N, Op)                                                                                  \
+    case OpId::N##_Ev_Gv: return by_size<exec_ALU_E_G<Op, 2>, exec_ALU_E_G<Op, 4>, exec_ALU_E_G<Op, 8>>(d.osize); \
+    case OpId::N##_Gv_Ev: return by_size<exec_ALU_G_E<Op, 2>, exec_ALU_G_E<Op, 4>, exec_ALU_G_E<Op, 8>>(d.osize); \
+    case OpId::N##_rAX_Iz: return by_size<exec_ALU_A_I<Op, 2>, exec_ALU_A_I<Op, 4>, exec_ALU_A_I<Op, 8>>(d.osize);
+    RV_ALU_ROW(ADD, kAdd)
+    RV_ALU_ROW(OR, kOr)
+    RV_ALU_ROW(ADC, kAdc)
+    RV_ALU_ROW(SBB, kSbb)
+    RV_ALU_ROW(AND, kAnd)
+    RV_ALU_ROW(SUB, kSub)
+    RV_ALU_ROW(XOR, kXor)
+    RV_ALU_ROW(CMP, kCmp)
+#undef RV_ALU_ROW
+    case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return by_size<grp1_s<2>, grp1_s<4>, grp1_s<8>>(d.osize);
+    case OpId::INC_Ev: return by_size<incdec_s<false, false, 2>, incdec_s<false, false, 4>, incdec_s<false, false, 8>>(d.osize);
+    case OpId::DEC_Ev: return by_size<incdec_s<true, false, 2>, incdec_s<true, false, 4>, incdec_s<true, false, 8>>(d.osize);
+    case OpId::INC_Zv: return by_size<incdec_s<false, true, 2>, incdec_s<false, true, 4>, incdec_s<false, true, 8>>(d.osize);
+    case OpId::DEC_Zv: return by_size<incdec_s<true, true, 2>, incdec_s<true, true, 4>, incdec_s<true, true, 8>>(d.osize);
+    case OpId::MOV_Ev_Gv: return by_size<mov_ev_gv<2>, mov_ev_gv<4>, mov_ev_gv<8>>(d.osize);
+    case OpId::MOV_Gv_Ev: return by_size<mov_gv_ev<2>, mov_gv_ev<4>, mov_gv_ev<8>>(d.osize);
+    case OpId::MOVZX_Gv_Eb: return by_size<movzx_b_s<2>, movzx_b_s<4>, movzx_b_s<8>>(d.osize);
+    case OpId::MOVZX_Gv_Ew: return by_size<movzx_w_s<2>, movzx_w_s<4>, movzx_w_s<8>>(d.osize);
+    case OpId::MOV_Zv_Iv: return by_size<mov_r_imm_s<2>, mov_r_imm_s<4>, mov_r_imm_s<8>>(d.osize);
+    default: return nullptr;
+  }
+}
+
+
 // RV_SET(op, handler): one line per OpId fills both tables.
 #define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
 

@@ -3,6 +3,9 @@
 #include "cpu/interp/handlers.h"
 #include "cpu/interp/threaded.h"
 
+#include <array>
+#include <utility>
+
 namespace rv::interp {
 namespace {
 
@@ -74,7 +77,7 @@ inline bool dec_count(Cpu& c, const DecodedInsn& d) {
   u64 m = Cpu::mask_of(d.asize);
   u64& rcx = c.state().gpr[RCX];
   u64 n = (rcx - 1) & m;
-  rcx = (rcx & ~m) | n;
+  rcx = d.asize == 4 ? n : (rcx & ~m) | n;   // a 32-bit register write zero-extends
   return n != 0;
 }
 void exec_LOOP(Cpu& c, const DecodedInsn& d) {
@@ -168,6 +171,35 @@ void exec_LEAVE(Cpu& c, const DecodedInsn& d) {
 }
 
 }  // namespace
+
+// ---- Jcc specialised by condition and by 64-bit mode, chosen when a block is built ----
+namespace {
+template <u8 CC, bool L64>
+void exec_JCC_t(Cpu& c, const DecodedInsn& d) {
+  if (!eval_cond(c.state(), CC)) return;
+  u64 target = c.state().rip + d.imm;
+  if (L64) {
+    if (RV_UNLIKELY(static_cast<u64>(static_cast<i64>(target << 16) >> 16) != target)) c.fault(kGP, 0);
+  } else {
+    target &= kSizeMask[d.osize];
+    if (RV_UNLIKELY(target > c.state().seg[CS].limit)) c.fault(kGP, 0);
+  }
+  c.state().rip = target;
+}
+
+template <size_t... I>
+constexpr std::array<Threaded, 32> make_jcc_table(std::index_sequence<I...>) {
+  return {threaded<exec_JCC_t<static_cast<u8>(I & 15), (I >> 4) != 0>>...};
+}
+constexpr auto kJccTable = make_jcc_table(std::make_index_sequence<32>{});
+}  // namespace
+
+
+Threaded specialize_control(const DecodedInsn& d) {
+  if (d.op == OpId::JCC_Jb || d.op == OpId::JCC_Jz) return kJccTable[(d.opcode & 15) | (d.osize == 8 ? 16 : 0)];
+  return nullptr;
+}
+
 
 #define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
 template <class Set>

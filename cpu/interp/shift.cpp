@@ -12,6 +12,10 @@
 //    last step, CF = the last bit out (0 once everything has been shifted out, the sign for
 //    SAR). AF is cleared, as on current Intel CPUs.
 #include "cpu/interp/integer_parts.h"
+#include "cpu/interp/threaded.h"
+
+#include <array>
+#include <utility>
 
 namespace rv::interp {
 namespace {
@@ -31,7 +35,7 @@ struct ShiftResult {
 };
 
 // Group-2 operation `op` (ModRM.reg) on `v` (masked to `size`) by a non-zero masked count.
-ShiftResult shift_op(bool cf_in, unsigned op, unsigned size, u64 v, unsigned count) {
+__attribute__((always_inline)) inline ShiftResult shift_op(bool cf_in, unsigned op, unsigned size, u64 v, unsigned count) {
   const unsigned w = 8 * size;
   const u64 m = mask(size);
   u64 res;
@@ -148,7 +152,52 @@ void exec_SHLD_Ev_Gv_CL(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, c
 void exec_SHRD_Ev_Gv_Ib(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, static_cast<unsigned>(d.imm), false); }
 void exec_SHRD_Ev_Gv_CL(Cpu& cpu, const DecodedInsn& d) { double_shift(cpu, d, cpu.gpr(RCX) & 0xFF, false); }
 
+// Register-destination forms specialised on operation and size when a block is built
+// (the hot shifts of compiled code): same semantics as grp2, without its generic operand.
+template <unsigned Op, unsigned S, int Count>   // Count: -1 = imm8, -2 = CL, else the constant
+void grp2_reg(Cpu& cpu, const DecodedInsn& d) {
+  const unsigned raw = Count == -1 ? static_cast<unsigned>(d.imm) : Count == -2 ? cpu.gpr(RCX) & 0xFF : Count;
+  const unsigned count = raw & count_mask(S);
+  u64 v = cpu.read_reg(d.rm, S, d.rex);
+  if (count == 0) {
+    cpu.write_reg(d.rm, S, d.rex, v);
+    return;
+  }
+  ShiftResult r = shift_op((Op == 2 || Op == 3) ? cpu.cf() : false, Op, S, v, count);
+  cpu.write_reg(d.rm, S, d.rex, r.value);
+  if (r.rotate) set_flags(cpu, kFlagCF | kFlagOF, r.flags);
+  else alu::set_result_flags(cpu, S, r.value, r.flags);
+}
+
+template <unsigned S, int Count, size_t... Op>
+constexpr std::array<Threaded, 8> grp2_row(std::index_sequence<Op...>) {
+  return {threaded<grp2_reg<static_cast<unsigned>(Op), S, Count>>...};
+}
+template <int Count>
+constexpr std::array<std::array<Threaded, 8>, 4> grp2_table() {
+  auto ops = std::make_index_sequence<8>{};
+  return {grp2_row<1, Count>(ops), grp2_row<2, Count>(ops), grp2_row<4, Count>(ops), grp2_row<8, Count>(ops)};
+}
+constexpr auto kGrp2Imm = grp2_table<-1>();
+constexpr auto kGrp2One = grp2_table<1>();
+constexpr auto kGrp2Cl = grp2_table<-2>();
+
 }  // namespace
+
+Threaded specialize_shift(const DecodedInsn& d) {
+  if (d.mod != 3 || d.lock) return nullptr;
+  unsigned size_idx = d.osize == 2 ? 1 : d.osize == 4 ? 2 : 3;
+  unsigned op = d.reg & 7;
+  switch (d.op) {
+    case OpId::GRP2_Eb_Ib: return kGrp2Imm[0][op];
+    case OpId::GRP2_Ev_Ib: return kGrp2Imm[size_idx][op];
+    case OpId::GRP2_Eb_1: return kGrp2One[0][op];
+    case OpId::GRP2_Ev_1: return kGrp2One[size_idx][op];
+    case OpId::GRP2_Eb_CL: return kGrp2Cl[0][op];
+    case OpId::GRP2_Ev_CL: return kGrp2Cl[size_idx][op];
+    default: return nullptr;
+  }
+}
 
 void register_shift(Table& t) {
   set_handler(t, OpId::GRP2_Eb_Ib, exec_GRP2_Eb_Ib);

@@ -62,6 +62,9 @@ class Str {
   // whose pages share a TLB slot still take the fast path.
   u8* page_ptr(u64 la, Access acc) {
     if (u8* p = cpu.host_ptr(la, acc)) return p;
+    // Alignment checking (CPL 3, CR0.AM, EFLAGS.AC) is done by the element path only.
+    const CpuState& st = cpu.state();
+    if (cpu.cpl() == 3 && (st.cr0 & kCr0Am) && (st.rflags & kFlagAC)) return nullptr;
     u64 pa = cpu.translate(la, acc, cpu.cpl() == 3);
     PageMapping pm = cpu.mem().map_page(pa & kPageMask);
     if (!pm.host || (acc == Access::Write && !pm.writable)) return nullptr;

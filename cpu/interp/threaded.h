@@ -10,7 +10,7 @@
 namespace rv::interp {
 
 template <Handler F>
-void threaded(Cpu& c, const Slot* s) {
+__attribute__((flatten)) void threaded(Cpu& c, const Slot* s) {
   c.insn_begin(s->d.len);
   F(c, s->d);
   if (RV_LIKELY(c.insn_end())) {
@@ -34,5 +34,9 @@ using ThreadedTable = Threaded[static_cast<unsigned>(OpId::Count)];
 const Threaded* threaded_table();
 void register_alu_threaded(ThreadedTable& t);       // alu.cpp
 void register_control_threaded(ThreadedTable& t);   // control.cpp
+// Forms specialised on decode-time facts (operand size, condition code): nullptr if none.
+Threaded specialize_alu(const DecodedInsn& d);       // alu.cpp
+Threaded specialize_control(const DecodedInsn& d);   // control.cpp
+Threaded specialize_shift(const DecodedInsn& d);     // shift.cpp
 
 }  // namespace rv::interp

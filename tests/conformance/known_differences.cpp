@@ -27,9 +27,12 @@ const KnownDifference kOverrunRule = {
     "accesses and #GP(0) otherwise, before changing any state (SDM Vol.3A §20.1.4 and the "
     "\"Real-Address Mode Exceptions\" of each instruction; faults are restartable, Vol.3A §6.5)"};
 
-// Per-form table: entries apply to every vector of the form.
+// Per-form table: entries apply to every vector of the form the rules above leave.
 const KnownDifference kKnownDifferences[] = {
-    {"", Expectation::Same, ""},   // (none so far: the rules above cover every accepted difference)
+    // The 286 rig has no coprocessor: ESC only reads its memory operand. A modern FPU (reset
+    // control word: all exceptions masked) changes only x87 state, so these vectors match
+    // once x87 arithmetic is emulated. Remove the entry then (the runner says so).
+    {"D8", Expectation::Pending, "x87 arithmetic is not emulated yet (cpu/interp/x87.cpp raises #UD)"},
 };
 
 // SDM Vol.2 LOCK: ADD ADC AND BTC BTR BTS CMPXCHG CMPXCHG8B/16B DEC INC NEG NOT OR SBB SUB
@@ -78,6 +81,12 @@ bool ss_relative(const std::vector<u8>& bytes) {
                      d.opcode == 0xAC || d.opcode == 0xAD || d.opcode == 0x6E || d.opcode == 0x6F) && d.seg == SS)
     return true;   // string source with an SS override
   return d.map == 1 && stack_op(d.opcode, static_cast<u8>((d.mod << 6) | ((d.reg & 7) << 3) | (d.rm & 7)));
+}
+
+const KnownDifference* pending_entry(const std::string& form) {
+  for (const KnownDifference& k : kKnownDifferences)
+    if (k.expect == Expectation::Pending && form == k.form) return &k;
+  return nullptr;
 }
 
 const KnownDifference* find_known_difference(const std::string& form, const std::vector<u8>& insn, unsigned length,

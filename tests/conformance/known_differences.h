@@ -18,6 +18,8 @@ enum class Expectation : u8 {
               // 286's results must match) or, for an SS-relative access, #SS; string
               // instructions: the vector only (the 286 has already stepped rSI/rDI)
   Skip,       // not comparable: not run
+  Pending,    // an emulator gap with an owner: compared like Same, but a mismatch is reported
+              // as pending (not a failure) and a match says the entry can go
 };
 
 struct KnownDifference {
@@ -32,6 +34,10 @@ struct KnownDifference {
 // 286's results must be matched.
 const KnownDifference* find_known_difference(const std::string& form, const std::vector<u8>& insn, unsigned length,
                                              bool lock, int exception);
+
+// The form's Pending entry (an emulator gap): failures of its vectors, whatever rule checks
+// them, are reported as pending rather than failed. Null when there is none.
+const KnownDifference* pending_entry(const std::string& form);
 
 // True if the instruction's memory operand or its stack accesses use SS (real mode).
 bool ss_relative(const std::vector<u8>& bytes);

@@ -7,25 +7,28 @@
 // are given), prints per-opcode-form pass/fail counts and a closing "N passed, N failed"
 // line, and exits non-zero if any vector failed or the data is missing.
 //
-// For each vector: real mode, segment bases = selector << 4 with 64 KiB limits, the listed
-// RAM bytes at their 24-bit physical addresses (no A20 wrap), execution until the CPU halts
-// on the HLT placed after the instruction (or in the exception handler). Compared: the
-// general registers, segment selectors and IP; FLAGS masked with metadata.json's
-// undefined-flag mask for the form and without bits 12-15; every listed final RAM byte (the
-// FLAGS image an exception pushed, at exception.flag_address, masked the same way); every
-// initial RAM byte that the vector says did not change; and, per file, that nothing else in
-// RAM was written.
+// For each vector: real mode, segment bases = selector << 4 with 64 KiB limits, FLAGS bits
+// 12-15 clear (a 286 in real mode cannot set them), the listed RAM bytes at their 24-bit
+// physical addresses (no A20 wrap), execution until the CPU halts on the HLT placed after the
+// instruction (or in the exception handler). Compared: the general registers, segment
+// selectors and IP; FLAGS masked with metadata.json's undefined-flag mask for the form and
+// without bits 12-15; every listed final RAM byte (the FLAGS image an exception pushed, at
+// SS:SP+4 in the handler, masked the same way); every initial RAM byte that the vector says
+// did not change; and, per file, that nothing else in RAM was written. Vectors listed in
+// revocation_list-80286.txt are skipped.
 //
-// The 286 differs from a current x86 CPU in a few places: those vectors are listed in
-// kKnownDifferences (known_differences.cpp) with the reason and the SDM reference, and are
-// checked against the modern behaviour where one is defined (for example #UD), else skipped.
+// The 286 differs from a current x86 CPU in a few places: known_differences.cpp has the
+// rules and the per-form table, each with the reason and the manual reference; those vectors
+// are checked against the modern behaviour instead (for example: #UD is raised). Emulator
+// gaps with an owner are listed there as Pending: their mismatches count as skipped, and the
+// runner says when such an entry has become unnecessary.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <set>
 #include <sstream>
 #include <string>
@@ -217,7 +220,7 @@ class Bench {
   std::string check(const Vector& t, const Form& form, const KnownDifference* kd) {
     StopReason why;
     if (!setup(t)) return "address outside RAM";
-    if (!kd) {
+    if (!kd || kd->expect == Expectation::Pending) {
       execute(t, false, why);
       return compare(t, form, why);
     }
@@ -369,9 +372,11 @@ int run_main(int argc, char** argv) {
     }
     json::Value file = json::parse(text);
     Form form{stem, flags_mask_for(stem)};
-    enum Status { kPass, kKnown, kSkip, kFail };
+    enum Status { kPass, kKnown, kSkip, kPending, kFail };
     std::vector<Status> status(file.arr.size(), kPass);
     unsigned reported = 0;
+    const KnownDifference* pending = pending_entry(stem);
+    bool pending_passed = false;
     auto report = [&](const json::Value& j, const Vector& t, const std::string& what, const KnownDifference* kd) {
       if (!verbose && reported++ >= 3) return;
       const json::Value* name = j.find("name");
@@ -389,6 +394,10 @@ int run_main(int argc, char** argv) {
       if (kd && kd->expect == Expectation::Skip) return kSkip;
       std::string diff = bench.check(t, form, kd);
       bench.clean();
+      if (pending) {
+        if (diff.empty()) pending_passed = true;
+        else return kPending;
+      }
       if (!diff.empty()) { report(j, t, diff, kd); return kFail; }
       return kd ? kKnown : kPass;
     };
@@ -399,6 +408,7 @@ int run_main(int argc, char** argv) {
       for (size_t i = 0; i < file.arr.size(); i++) {
         run_vector(i);
         if (!bench.ram_is_zero()) {
+          if (status[i] == kPending) { bench.wipe(); continue; }
           status[i] = kFail;
           Vector t;
           t.load(file.arr[i]);
@@ -408,14 +418,22 @@ int run_main(int argc, char** argv) {
       }
     }
     Totals t;
+    unsigned n_pending = 0;
     for (Status st : status) {
       if (st == kPass) t.pass++;
       else if (st == kKnown) t.known++;
       else if (st == kSkip) t.skipped++;
+      else if (st == kPending) n_pending++;
       else t.fail++;
     }
+    t.skipped += n_pending;
     std::printf("%-6s %4u passed, %3u failed, %3u passed as known differences, %3u skipped\n", stem.c_str(),
                 t.pass, t.fail, t.known, t.skipped);
+    if (pending && n_pending)
+      std::printf("       PENDING %u vectors (counted as skipped): %s\n", n_pending, pending->reason);
+    else if (pending && pending_passed)
+      std::printf("       NOTE: every vector of %s passes: remove its Pending entry in known_differences.cpp\n",
+                  stem.c_str());
     all.pass += t.pass + t.known;
     all.fail += t.fail;
     all.known += t.known;

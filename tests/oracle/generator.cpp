@@ -71,7 +71,8 @@ const std::vector<Template>& all_templates() {
 const char* flag_names(u64 flags, std::string& buf) {
   buf.clear();
   static const std::pair<u64, const char*> kNames[] = {{kFlagCF, "CF"}, {kFlagPF, "PF"}, {kFlagAF, "AF"}, {kFlagZF, "ZF"},
-                                                       {kFlagSF, "SF"}, {kFlagDF, "DF"}, {kFlagOF, "OF"}};
+                                                       {kFlagSF, "SF"}, {0x100, "TF"}, {0x200, "IF"}, {kFlagDF, "DF"},
+                                                       {kFlagOF, "OF"}, {0x10000, "RF"}};
   for (auto& [bit, name] : kNames)
     if (flags & bit) { if (!buf.empty()) buf += ' '; buf += name; }
   if (buf.empty()) buf = "-";
@@ -296,13 +297,14 @@ void Gen::jump_fixup(Fixup::Kind kind, unsigned field_size, int target) {
 // ---- programs ----
 
 Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
-                 unsigned fault_percent) {
+                 unsigned fault_percent, bool cpl3) {
   Program p;
   p.seed = seed;
   p.mode = mode;
   Rng setup(mix_seed(seed, 1));
   unsigned n = 1 + setup.below(max_items);
   Gen g(seed, mode, n);
+  g.cpl3 = cpl3;
   for (u64& r : p.gpr) r = g.value(8);
   p.gpr[4] = kStackTop;
   p.rflags = 0x202 | (setup.next() & kArith6) | (setup.chance(20) ? kFlagDF : 0);

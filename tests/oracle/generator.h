@@ -80,7 +80,7 @@ struct Program {
 
 // Generates the program for `seed` from the enabled templates (deterministic).
 Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
-                 unsigned fault_percent = 2);
+                 unsigned fault_percent = 2, bool cpl3 = true);
 // Lays out items [first, last) at kSeqAddr; jumps past `last` go to the end. False if a rel8
 // jump does not reach (the caller then regenerates).
 bool layout(const Program& p, size_t first, size_t last, Case& out);
@@ -114,6 +114,7 @@ class Gen {
   void set_reg(u8 reg, u64 v) { a.mov_imm(reg, v); }
   u32 mem_lo = 0, mem_hi = kPage;  // page offsets mem() may target
   u32 fault_percent = 2;           // chance that mem() picks a faulting address
+  bool cpl3 = true;                // the interpreter runs at CPL 3 (alignment checks apply)
   void noise();                    // redundant prefixes before an instruction (ignored by the CPU)
   u16 reserved = 0;                // registers mem() must not use as base/index (bit per reg)
   // Emits a ModRM instruction and records the RIP-relative fixup if `rm` needs one.

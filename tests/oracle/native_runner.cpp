@@ -36,7 +36,7 @@ std::vector<u8> epilogue64() {
   a.byte(0x9C);                                                                                 // PUSHFQ
   a.byte(0x58);                                                                                 // POP RAX
   a.modrm(8, {0x89}, 0, true, RM::m(abs_mem(kOutFlags)));
-  a.byte(0xFC);                                                                                 // CLD (ABI)
+  a.raw({0x68, 0x02, 0x02, 0, 0, 0x9D});                                                      // PUSH 202h; POPFQ: DF=0 (ABI), AC=0
   for (u8 r : {15, 14, 13, 12, 5, 3}) a.opreg(4, {}, 0x58, r);                                  // POP callee-saved
   a.byte(0xC3);
   return a.bytes();
@@ -72,6 +72,8 @@ volatile sig_atomic_t g_in_native = 0;
 Snapshot* g_fault_out = nullptr;
 
 void on_signal(int sig, siginfo_t*, void* uc_void) {
+  // The sequence may have set EFLAGS.AC, which Linux (CR0.AM=1) leaves set in the handler.
+  asm volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
   if (!g_in_native || !g_fault_out) {   // not ours: die as we would have
     signal(sig, SIG_DFL);
     raise(sig);

@@ -42,9 +42,9 @@ inline const char* mode_name(Mode m) { return m == Mode::Long64 ? "64" : "32"; }
 
 // The arithmetic flags plus DF: the RFLAGS bits a user-level sequence can change and we compare.
 constexpr u64 kFlagCF = 1u << 0, kFlagPF = 1u << 2, kFlagAF = 1u << 4, kFlagZF = 1u << 6,
-              kFlagSF = 1u << 7, kFlagDF = 1u << 10, kFlagOF = 1u << 11;
+              kFlagSF = 1u << 7, kFlagDF = 1u << 10, kFlagOF = 1u << 11, kFlagAC = 1u << 18;
 constexpr u64 kArith6 = kFlagCF | kFlagPF | kFlagAF | kFlagZF | kFlagSF | kFlagOF;
-constexpr u64 kComparedFlags = kArith6 | kFlagDF;
+constexpr u64 kComparedFlags = kArith6 | kFlagDF | kFlagAC;
 
 // A machine state as both runs report it.
 struct Snapshot {

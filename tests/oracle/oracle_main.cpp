@@ -8,12 +8,14 @@
 //     --cpl0          run the interpreter at CPL 0 (HLT ends the run without an exception)
 //     --reports       detailed failure reports to print (all failures are counted)
 //     --selftest      corrupts every interpreter result: passes only if all cases fail
+//     --strict-rf     also compare RFLAGS.RF in exception frames
 //   oracle_test --case SEED --mode 64|32 [...]       re-runs one case and prints it in full
 //   oracle_test --case SEED --item K --mode 64|32    re-runs the standalone repro of item K
 //
 // Cases run in a forked worker (the native run executes random code); if the worker dies the
 // driver reports the case it was on and forks a new worker for the rest. The last line is
 // "N passed, N failed"; the exit status is non-zero if anything failed.
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +50,7 @@ struct Options {
   bool single = false;
   u64 case_seed = 0;
   int item = -1;
+  u64 crash_at = ~0ull;       // testing the driver: the worker kills itself at this case
 };
 
 constexpr unsigned kMaxTemplates = 64;
@@ -91,7 +94,7 @@ bool make_program(u64 case_seed, Mode mode, const Options& o, Program& p, Case& 
   std::vector<const Template*> en = enabled_for(mode, o.ops, o.cpl0);
   if (en.empty()) return false;
   for (u64 attempt = 0; attempt < 100; attempt++) {
-    p = generate(attempt ? mix_seed(case_seed, attempt) : case_seed, mode, en, o.max_items, o.fault_percent);
+    p = generate(attempt ? mix_seed(case_seed, attempt) : case_seed, mode, en, o.max_items, o.fault_percent, !o.cpl0);
     p.seed = case_seed;
     if (layout(p, 0, p.items.size(), c)) return true;
   }
@@ -202,6 +205,7 @@ Mode mode_of(const Options& o, u64 i) {
   for (u64 i = start; i < o.count; i++) {
     sh->current = i;
     if (i % 4096 == 0) alarm(60);
+    if (i == o.crash_at) raise(SIGKILL);
     Mode mode = mode_of(o, i);
     u64 cs = mix_seed(o.seed, i);
     Program p;
@@ -281,6 +285,7 @@ int main_impl(int argc, char** argv) {
     } else if (k == "--ops") o.ops = val();
     else if (k == "--max-items") o.max_items = static_cast<unsigned>(std::max<u64>(1, parse_u64(val())));
     else if (k == "--cpl0") o.cpl0 = true;
+    else if (k == "--strict-rf") g_strict_rf = true;
     else if (k == "--fault-percent") o.fault_percent = static_cast<unsigned>(parse_u64(val()));
     else if (k == "--verbose") o.verbose = true;
     else if (k == "--reports") o.reports = parse_u64(val());
@@ -288,6 +293,7 @@ int main_impl(int argc, char** argv) {
     else if (k == "--selftest") o.selftest = true;
     else if (k == "--case") { o.single = true; o.case_seed = parse_u64(val()); }
     else if (k == "--item") o.item = static_cast<int>(parse_u64(val()));
+    else if (k == "--crash-at") o.crash_at = parse_u64(val());
     else if (k == "--list-ops") {
       u32 f = host_features();
       for (const Template& t : all_templates())

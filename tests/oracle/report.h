@@ -7,6 +7,8 @@
 
 namespace rv::oracle {
 
+extern bool g_strict_rf;   // also compare RF in exception frames (--strict-rf)
+
 // Empty if the runs agree; else one line per difference.
 std::string compare(const Case& c, const Snapshot& native, const Snapshot& interp);
 // The sequence, one instruction per line, grouped by item.

@@ -39,9 +39,11 @@ void pushf_popf(Gen& g) {
     case 0: g.reads(kArith6); g.a.plain(enc_size(s), {0x9C}); break;
     case 1: g.reads(kArith6); g.a.plain(enc_size(s), {0x9C}); g.a.opreg(enc_size(s), {}, 0x58, g.gpr_dst()); break;
     default: {
-      // Only the arithmetic flags and DF: TF would trap, AC faults misaligned accesses
-      // under Linux (CR0.AM=1), IF/IOPL are not writable at CPL 3.
+      // The arithmetic flags, DF and AC (TF is the traps template's; IF/IOPL are not
+      // writable at CPL 3).
       u64 v = 0x202 | (g.rng.next() & kArith6) | (g.rng.chance(30) ? kFlagDF : 0);
+      // AC: Linux runs with CR0.AM=1, so misaligned accesses after this raise #AC (CPL 3 only).
+      if (g.cpl3 && g.rng.chance(30)) v |= kFlagAC;
       g.a.plain(enc_size(s), {0x68}, s == 2 ? 2 : 4, v);
       g.a.plain(enc_size(s), {0x9D});
       g.effect(kArith6, 0);
@@ -208,7 +210,7 @@ void xlat(Gen& g) {
 
 // Instructions that fault at CPL 3 (or always): the vector, error code and state must match.
 void traps(Gen& g) {
-  switch (g.rng.below(10)) {
+  switch (g.rng.below(12)) {
     case 0: g.a.byte(0xCC); break;                                    // INT3: #BP, RIP after it
     case 1: {                                                         // INT n: #GP(n*8+2) unless DPL 3
       u8 n = static_cast<u8>(g.rng.below(256));
@@ -248,10 +250,43 @@ void traps(Gen& g) {
       g.reads(kFlagOF);
       g.a.byte(0xCE);
       break;
-    default: {                                                        // BOUND r, m: #BR outside the bounds
+    case 9: {                                                         // BOUND r, m: #BR outside the bounds
       if (g.l64) { g.a.byte(0xCE); break; }
       unsigned size = g.rng.chance(30) ? 2 : 4;
       g.insn(size, {0x62}, g.gpr_dst(), true, RM::m(g.mem(2 * size)));
+      break;
+    }
+    case 10: {                                                        // single step: TF set by POPF
+      // SDM Vol.3A §17.3.1.4: the #DB trap follows the instruction after the POPF.
+      u64 v = 0x302 | (g.rng.next() & kArith6);
+      g.a.plain(4, {0x68}, 4, v);
+      g.a.byte(0x9D);
+      g.effect(kArith6, 0);
+      if (g.rng.chance(50)) g.a.byte(0x90);
+      else g.a.modrm(4, {0xFF}, static_cast<u8>(g.rng.below(2)), false, RM::r(g.gpr_dst()));   // INC/DEC r32
+      g.effect(0, 0);
+      break;
+    }
+    case 11: {                                                        // more #UD/#GP encodings
+      // Not INT1 (ICEBP): on this host (nested AMD virtualization) the native #DB reports the
+      // RIP of the INT1 itself rather than the next instruction (SDM: a trap), so it is not a
+      // usable oracle there.
+      switch (1 + g.rng.below(4)) {
+        case 1: g.a.raw({0x0F, 0xB9, static_cast<u8>(0xC0 | g.rng.below(64))}); break;   // UD1
+        case 2: g.a.raw({0xF0, static_cast<u8>(0xA4 + g.rng.below(12))}); break;         // LOCK string op
+        case 3: {                                                     // > 15 bytes: #GP(0)
+          unsigned n = 14 + g.rng.below(3);
+          for (unsigned i = 0; i < n; i++) g.a.byte(0x66);
+          g.a.byte(0x90);
+          break;
+        }
+        default: {                                                    // invalid in 64-bit mode (#UD)
+          if (!g.l64) { g.a.raw({0x0F, 0x0B}); break; }
+          static const u8 kInvalid[] = {0x06, 0x07, 0x0E, 0x16, 0x17, 0x1E, 0x1F, 0x27, 0x2F, 0x37, 0x3F, 0x60, 0x61, 0xD6};
+          g.a.byte(g.rng.pick(kInvalid));
+        }
+      }
+      break;
     }
   }
 }

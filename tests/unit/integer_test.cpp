@@ -41,7 +41,9 @@ struct IntEnv : CpuEnv {
     cpu.set_trace(&hook);
     StopReason why = cpu.run(n);
     cpu.set_trace(nullptr);
-    if (hook.m_vector < 0) EXPECT_TRUE(why == StopReason::Halted || why == StopReason::HaltIdle);
+    if (hook.m_vector < 0) {
+      EXPECT_TRUE(why == StopReason::Halted || why == StopReason::HaltIdle);
+    }
     last_error = hook.m_error;
     return hook.m_vector;
   }
@@ -169,7 +171,7 @@ TEST(Shift, RotateThroughCarryWithLargeCounts) {
           u64 v = width == 8 ? 0x5A : 0xA55A;
           e.s.gpr[RAX] = v;
           e.s.gpr[RCX] = count;
-          e.flags(cf_in ? kFlagCF : 0);
+          e.flags(cf_in ? u64(kFlagCF) : 0);
           e.run();
           bool cf = cf_in;
           rc_ref(left, width, v, cf, count);
