@@ -95,10 +95,12 @@ struct Cpu::Block {
   u64 la = 0;         // linear address when built (for CS limit checks: span)
   u32 span = 0;       // bytes covered
   bool valid = true;
-  // Direct links to the blocks that followed this one (block chaining). A link is used only
-  // while the cache epoch is unchanged: TLB flushes, mode/CPL changes and invalidations bump it.
+  // Direct links to the blocks that followed this one (block chaining), keyed by RIP. A link
+  // is used only while the cache epoch is unchanged: TLB flushes, every CS load (mode_changed),
+  // mode/CPL changes and invalidations bump it, so CS base and limit are those the link was
+  // made (and limit-checked) under.
   Block* link[2] = {nullptr, nullptr};
-  u64 link_la[2] = {~0ull, ~0ull};
+  u64 link_rip[2] = {~0ull, ~0ull};
   u64 link_epoch[2] = {0, 0};
   u8 link_next = 0;
   std::vector<Slot> insns;   // the instructions, then a sentinel slot
@@ -276,14 +278,10 @@ void Cpu::chain_sentinel(Cpu& c, const Slot* s) {
   c.m_last_block = b;
   if (RV_UNLIKELY(c.m_s.nmi_pending || (c.m_intr && (c.m_s.rflags & kFlagIF)))) return;
   if (++c.m_chain_depth > 256) return;   // bounds the stack if the compiler did not make tail calls
-  const Segment& cs = c.m_s.seg[CS];
-  const bool l64 = c.m_mode == CpuMode::Long64;
-  u64 la = l64 ? c.m_s.rip : (cs.base + c.m_s.rip) & 0xFFFFFFFF;
+  const u64 rip = c.m_s.rip;
   for (int i = 0; i < 2; i++) {
-    if (b->link_la[i] == la && b->link_epoch[i] == c.m_epoch) {
-      Block* n = b->link[i];
-      if (!l64 && c.m_s.rip + n->span - 1 > cs.limit) return;
-      const Slot* first = n->insns.data();
+    if (b->link_rip[i] == rip && b->link_epoch[i] == c.m_epoch) {
+      const Slot* first = b->link[i]->insns.data();
       return first->t(c, first);
     }
   }
@@ -292,21 +290,15 @@ void Cpu::chain_sentinel(Cpu& c, const Slot* s) {
 // The block that continues execution after `b`: through one of b's links when valid, else
 // through the full lookup, then remembered as a link.
 Cpu::Block* Cpu::next_block(Block* b) {
-  const Segment& cs = m_s.seg[CS];
-  u64 la = long64() ? m_s.rip : (cs.base + m_s.rip) & 0xFFFFFFFF;
-  for (int i = 0; i < 2; i++) {
-    if (b->link_la[i] == la && b->link_epoch[i] == m_epoch) {
-      Block* n = b->link[i];
-      if (!long64() && m_s.rip + n->span - 1 > cs.limit) return nullptr;
-      return n;
-    }
-  }
-  Block* n = get_block();
+  const u64 rip = m_s.rip;
+  for (int i = 0; i < 2; i++)
+    if (b->link_rip[i] == rip && b->link_epoch[i] == m_epoch) return b->link[i];
+  Block* n = get_block();   // checks the CS limit for the whole block
   if (n) {
     int i = b->link_next;
     b->link_next ^= 1;
     b->link[i] = n;
-    b->link_la[i] = la;
+    b->link_rip[i] = rip;
     b->link_epoch[i] = m_epoch;
   }
   return n;

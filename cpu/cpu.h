@@ -170,8 +170,35 @@ class Cpu {
   void write_G(const DecodedInsn& d, unsigned size, u64 v) { write_reg(d.reg, size, d.rex, v); }
 
   // ---- memory through segmentation and paging; may fault ----
-  RV_INLINE u64 read_mem(u8 seg, u64 off, unsigned size) { return read_lin(seg_linear(seg, off, size, Access::Read), size); }
-  RV_INLINE void write_mem(u8 seg, u64 off, unsigned size, u64 v) { write_lin(seg_linear(seg, off, size, Access::Write), size, v); }
+  // In 64-bit mode the canonical check runs only on a TLB miss: translate() never fills an
+  // entry for a non-canonical address, so a hit implies a canonical one.
+  RV_INLINE u64 read_mem(u8 seg, u64 off, unsigned size) {
+    if (RV_LIKELY(m_mode == CpuMode::Long64)) {
+      u64 la = off + (seg >= FS ? m_s.seg[seg].base : 0);
+      const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
+      if (RV_LIKELY(e.tag_r == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
+        u64 v = 0;
+        std::memcpy(&v, reinterpret_cast<const u8*>(la + e.addend), size);
+        return v;
+      }
+      if (RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) canonical_fault(seg);
+      return read_lin_slow(la, size, m_tlb_user);
+    }
+    return read_lin(seg_linear_legacy(seg, off, size, Access::Read), size);
+  }
+  RV_INLINE void write_mem(u8 seg, u64 off, unsigned size, u64 v) {
+    if (RV_LIKELY(m_mode == CpuMode::Long64)) {
+      u64 la = off + (seg >= FS ? m_s.seg[seg].base : 0);
+      const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
+      if (RV_LIKELY(e.tag_w == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size)) {
+        std::memcpy(reinterpret_cast<u8*>(la + e.addend), &v, size);
+        return;
+      }
+      if (RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) canonical_fault(seg);
+      return write_lin_slow(la, size, v, m_tlb_user);
+    }
+    write_lin(seg_linear_legacy(seg, off, size, Access::Write), size, v);
+  }
   // Read half of a read-modify-write: checked and translated with write intent, so a fault
   // reports W=1 as hardware does for RMW instructions, and a read-only page faults before
   // anything is computed.
@@ -220,7 +247,7 @@ class Cpu {
   // RAM only, and never a write pointer into a page holding code); else null. Neither fills
   // the TLB nor faults: on null, take read_lin/write_lin (which fill it). Used by the REP
   // string fast paths (string.cpp) to move whole runs within a page.
-  u8* host_ptr(u64 la, Access acc) const {
+  RV_INLINE u8* host_ptr(u64 la, Access acc) const {
     const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
     u64 tag = acc == Access::Write ? e.tag_w : e.tag_r;
     return tag == (la & kPageMask) ? reinterpret_cast<u8*>(la + e.addend) : nullptr;

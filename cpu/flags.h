@@ -12,16 +12,15 @@ constexpr u64 kSizeSign[9] = {0, 0x80, 0x8000, 0, 0x80000000ull, 0, 0, 0, 1ull <
 inline u64 lazy_mask(u8 size) { return kSizeMask[size]; }
 inline u64 lazy_sign(u8 size) { return kSizeSign[size]; }
 
+// An if-chain, most frequent producer first: a switch compiles to an indirect jump that the
+// host predicts poorly at this hot spot (INC/DEC read CF on every execution).
 inline bool flag_cf(const CpuState& s) {
   const LazyFlags& l = s.lazy;
-  u64 m = lazy_mask(l.size);
-  switch (l.op) {
-    case LazyOp::None: case LazyOp::Result: case LazyOp::Inc: case LazyOp::Dec: return s.rflags & kFlagCF;
-    case LazyOp::Add: return l.cin ? (l.res & m) <= (l.a & m) : (l.res & m) < (l.a & m);
-    case LazyOp::Sub: return l.cin ? (l.a & m) <= (l.b & m) : (l.a & m) < (l.b & m);
-    case LazyOp::Logic: return false;
-  }
-  return false;
+  const u64 m = kSizeMask[l.size];
+  if (l.op == LazyOp::Sub) return l.cin ? (l.a & m) <= (l.b & m) : (l.a & m) < (l.b & m);
+  if (l.op == LazyOp::Add) return l.cin ? (l.res & m) <= (l.a & m) : (l.res & m) < (l.a & m);
+  if (l.op == LazyOp::Logic) return false;
+  return s.rflags & kFlagCF;   // None, Result, Inc, Dec: CF lives in rflags
 }
 inline bool flag_zf(const CpuState& s) {
   if (s.lazy.op == LazyOp::None) return s.rflags & kFlagZF;

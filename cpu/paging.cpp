@@ -157,6 +157,8 @@ void Cpu::tlb_fill(u64 la, u64 pa, bool user_tlb, bool w, bool x, bool global, b
 }
 
 u64 Cpu::translate(u64 la, Access acc, bool user) {
+  // Never cache a non-canonical address: the inline 64-bit access paths rely on it.
+  if (long64() && RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) fault(kGP, 0);
   if (!(m_s.cr0 & kCr0Pg)) {
     // No paging: identity. Outside long mode linear addresses are 32 bits.
     tlb_fill(la, la, user, true, true, false, true, acc);

@@ -49,9 +49,26 @@ inline u64 alu(Cpu& c, unsigned op, unsigned size, u64 a, u64 b) {
 
 // Memory-destination form: read, store, then record the flags.
 inline void alu_mem(Cpu& c, unsigned op, unsigned size, u8 seg, u64 off, u64 b) {
-  u64 a = op == kCmp ? c.read_mem(seg, off, size) : c.read_mem_rmw(seg, off, size);
+  if (op == kCmp) {
+    u64 a = c.read_mem(seg, off, size);
+    alu_flags(c, alu_compute(c, op, size, a, b), size, a, b);
+    return;
+  }
+  u64 la = c.seg_linear(seg, off, size, Access::Write);
+  // Fast path: one TLB lookup gives a writable host pointer for both halves.
+  if (RV_LIKELY((la & 0xFFF) <= kPageSize - size)) {
+    if (u8* p = c.host_ptr(la, Access::Write)) {
+      u64 a = 0;
+      std::memcpy(&a, p, size);
+      AluOut o = alu_compute(c, op, size, a, b);
+      std::memcpy(p, &o.r, size);
+      alu_flags(c, o, size, a, b);
+      return;
+    }
+  }
+  u64 a = c.read_mem_rmw(seg, off, size);
   AluOut o = alu_compute(c, op, size, a, b);
-  if (op != kCmp) c.write_mem(seg, off, size, o.r);
+  c.write_mem(seg, off, size, o.r);
   alu_flags(c, o, size, a, b);
 }
 

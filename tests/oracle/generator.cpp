@@ -316,6 +316,23 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
     std::memcpy(&p.data[i], &v, 8);
     std::memcpy(&p.stack[i], &w, 8);
   }
+  p.fpu.assign(512, 0);
+  u16 fcw = 0x037F;                                        // FNINIT: all masked, 64-bit precision
+  if (setup.chance(20)) fcw = static_cast<u16>((fcw & ~0xC00) | (setup.below(4) << 10));   // rounding
+  u32 mxcsr = 0x1F80;                                      // all masked, round to nearest
+  if (setup.chance(20)) mxcsr = (mxcsr & ~0x6000u) | (setup.below(4) << 13);
+  if (setup.chance(10)) mxcsr |= 0x8040;                   // FTZ, DAZ
+  std::memcpy(&p.fpu[0], &fcw, 2);
+  std::memcpy(&p.fpu[24], &mxcsr, 4);
+  for (unsigned x = 0; x < 16; x++) {
+    for (unsigned h = 0; h < 2; h++) {
+      static const u64 kFp[] = {0, 0x8000000000000000ull, 0x3FF0000000000000ull, 0x7FF0000000000000ull,
+                                0x7FF8000000000000ull, 0x0000000000000001ull, 0x3F8000003F800000ull,
+                                0x7F8000007FC00000ull, 0x0000000180000000ull, 0xBFF0000000000000ull};
+      u64 v = setup.chance(40) ? kFp[setup.below(10)] : g.value(8);
+      std::memcpy(&p.fpu[160 + 16 * x + 8 * h], &v, 8);
+    }
+  }
   for (unsigned i = 0; i < n; i++) {
     g.item_index = i;
     g.undef |= g.pending_undef[i];
@@ -359,6 +376,7 @@ bool layout(const Program& p, size_t first, size_t last, Case& out) {
   out.rflags = p.rflags;
   out.data = p.data;
   out.stack = p.stack;
+  out.fpu = p.fpu;
   out.code.clear();
   out.item_offset.clear(); out.item_undef_in.clear(); out.item_undef_out.clear(); out.item_name.clear();
   for (size_t i = first; i < last; i++) {

@@ -76,6 +76,7 @@ struct Program {
   std::array<u64, 16> gpr{};
   u64 rflags = 0x202;
   std::vector<u8> data, stack;
+  std::vector<u8> fpu;      // FXSAVE image
 };
 
 // Generates the program for `seed` from the enabled templates (deterministic).
@@ -115,6 +116,7 @@ class Gen {
   u32 mem_lo = 0, mem_hi = kPage;  // page offsets mem() may target
   u32 fault_percent = 2;           // chance that mem() picks a faulting address
   bool cpl3 = true;                // the interpreter runs at CPL 3 (alignment checks apply)
+  bool ac_maybe = false;           // an earlier item may have set EFLAGS.AC
   void noise();                    // redundant prefixes before an instruction (ignored by the CPU)
   u16 reserved = 0;                // registers mem() must not use as base/index (bit per reg)
   // Emits a ModRM instruction and records the RIP-relative fixup if `rm` needs one.

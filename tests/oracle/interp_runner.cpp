@@ -141,6 +141,7 @@ Snapshot InterpRunner::run(const Case& c) {
   st.gpr = c.gpr;
   st.rip = kSeqAddr;
   st.rflags = c.rflags;
+  std::memcpy(st.fpu.fxsave, c.fpu.data(), 512);
   m_cpu.state_changed();
 
   StopReason why;
@@ -155,6 +156,7 @@ Snapshot InterpRunner::run(const Case& c) {
   s.gpr = st.gpr;
   s.data.assign(host(kDataBase), host(kDataBase) + kPage);
   s.stack.assign(host(kStackBase), host(kStackBase) + kPage);
+  s.fpu.assign(st.fpu.fxsave, st.fpu.fxsave + 512);
   if (why != StopReason::Halted && why != StopReason::HaltIdle) {
     s.note = why == StopReason::TripleFault ? "interpreter triple fault: " + m_cpu.triple_fault_message()
                                             : "interpreter did not stop (budget exhausted)";

@@ -23,7 +23,8 @@ constexpr u64 kPro32 = kCodeBase + 0x200;     // prologue, 32-bit case
 constexpr u64 kEpi32 = kCodeBase + 0x400;     // 64-bit epilogue reached from 32-bit code
 constexpr u64 kCtl = kCodeBase + 0x800;       // control block
 constexpr u64 kInGpr = kCtl + 0x00, kInFlags = kCtl + 0x80, kHostRsp = kCtl + 0x88, kOutGpr = kCtl + 0x90,
-              kOutFlags = kCtl + 0x110, kFarToSeq = kCtl + 0x118, kFarBack = kCtl + 0x120, kOutSreg = kCtl + 0x130;
+              kOutFlags = kCtl + 0x110, kFarToSeq = kCtl + 0x118, kFarBack = kCtl + 0x120, kOutSreg = kCtl + 0x130,
+              kInFpu = kCtl + 0x200, kOutFpu = kCtl + 0x400, kHostFpu = kCtl + 0x600;   // 512 bytes each
 constexpr u16 kUserCs32 = 0x23, kUserDs = 0x2B, kUserCs64 = 0x33;
 
 Mem abs_mem(u64 addr) { Mem m; m.disp = static_cast<i32>(addr); return m; }
@@ -32,6 +33,8 @@ std::vector<u8> epilogue64() {
   Asm a(true);
   for (u8 r = 0; r < 16; r++) a.modrm(8, {0x89}, r, true, RM::m(abs_mem(kOutGpr + 8 * r)));   // MOV [out+8r], r
   for (u8 sr = 0; sr < 6; sr++) a.modrm(4, {0x8C}, sr, false, RM::m(abs_mem(kOutSreg + 2 * sr)));   // MOV [out_sreg], Sreg
+  a.modrm(8, {0x0F, 0xAE}, 0, false, RM::m(abs_mem(kOutFpu)));                                 // FXSAVE64 [out_fpu]
+  a.modrm(8, {0x0F, 0xAE}, 1, false, RM::m(abs_mem(kHostFpu)));                                // FXRSTOR64 [host_fpu]
   a.modrm(8, {0x8B}, 4, true, RM::m(abs_mem(kHostRsp)));                                        // MOV RSP, [host_rsp]
   a.byte(0x9C);                                                                                 // PUSHFQ
   a.byte(0x58);                                                                                 // POP RAX
@@ -46,6 +49,8 @@ std::vector<u8> prologue(bool compat) {
   Asm a(true);
   for (u8 r : {3, 5, 12, 13, 14, 15}) a.opreg(4, {}, 0x50, r);          // PUSH callee-saved
   a.modrm(8, {0x89}, 4, true, RM::m(abs_mem(kHostRsp)));                // MOV [host_rsp], RSP
+  a.modrm(8, {0x0F, 0xAE}, 0, false, RM::m(abs_mem(kHostFpu)));         // FXSAVE64 [host_fpu]
+  a.modrm(8, {0x0F, 0xAE}, 1, false, RM::m(abs_mem(kInFpu)));           // FXRSTOR64 [in_fpu]
   // 64-bit Linux processes run with null DS/ES, which fault in compatibility mode: the
   // 32-bit case loads 0x2B, the 64-bit case null (a sequence may have changed them).
   a.opreg(4, {}, 0xB8, 0, 4, compat ? kUserDs : 0);                     // MOV EAX, sel
@@ -89,6 +94,10 @@ void on_signal(int sig, siginfo_t*, void* uc_void) {
   g_fault_out->vector = static_cast<int>(gr[REG_TRAPNO]);
   g_fault_out->error = static_cast<u64>(gr[REG_ERR]);
   g_fault_out->cr2 = static_cast<u64>(gr[REG_CR2]);
+  if (uc->uc_mcontext.fpregs) {
+    const u8* f = reinterpret_cast<const u8*>(uc->uc_mcontext.fpregs);
+    g_fault_out->fpu.assign(f, f + 512);
+  }
   g_in_native = 0;
   siglongjmp(g_jmp, 1);
 }
@@ -159,6 +168,7 @@ Snapshot NativeRunner::run(const Case& c) {
   std::memcpy(at(kStackBase), c.stack.data(), kPage);
   std::memcpy(at(kInGpr), c.gpr.data(), 128);
   std::memcpy(at(kInFlags), &c.rflags, 8);
+  std::memcpy(at(kInFpu), c.fpu.data(), 512);
 
   g_fault_out = &s;
   if (sigsetjmp(g_jmp, 1) == 0) {
@@ -168,6 +178,10 @@ Snapshot NativeRunner::run(const Case& c) {
     std::memcpy(s.gpr.data(), at(kOutGpr), 128);
     std::memcpy(&s.rflags, at(kOutFlags), 8);
     std::memcpy(s.sreg.data(), at(kOutSreg), 12);
+    s.fpu.assign(at(kOutFpu), at(kOutFpu) + 512);
+  } else {
+    // Back from a fault: the handler ran with a fresh FPU state; restore ours.
+    asm volatile("fxrstor64 (%0)" ::"r"(at(kHostFpu)) : "memory");
   }
   g_fault_out = nullptr;
   s.data.assign(at(kDataBase), at(kDataBase) + kPage);

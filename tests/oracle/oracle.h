@@ -58,6 +58,7 @@ struct Snapshot {
   std::string note;      // runner-level problem ("interpreter did not stop", ...), empty if none
   std::vector<u8> data;  // data page after the run
   std::vector<u8> stack; // stack page after the run
+  std::vector<u8> fpu;   // x87/SSE state in the FXSAVE layout (512 bytes)
 };
 
 // The read-only page's contents (fixed).
@@ -71,6 +72,7 @@ struct Case {
   std::array<u64, 16> gpr{};
   u64 rflags = 0x202;
   std::vector<u8> data, stack;          // initial page contents
+  std::vector<u8> fpu;                  // initial x87/SSE state, FXSAVE layout (512 bytes)
   u64 undef_end = 0;                    // flags undefined at the end of the sequence
   // Per item: start offset in `code`, the flags undefined on entry and after it, and the
   // template that produced it (for fault masks and reports).

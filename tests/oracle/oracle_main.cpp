@@ -148,6 +148,7 @@ class Checker {
       alone.rflags = (n.rflags & (kComparedFlags | 0x202)) | 0x202;
       alone.data = n.data;
       alone.stack = n.stack;
+      alone.fpu = n.fpu;
     }
     alone.items[0].fixups.clear();
     for (const Fixup& f : p.items[k - 1].fixups) {

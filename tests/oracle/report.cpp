@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "tests/oracle/generator.h"
 
@@ -44,6 +45,36 @@ void mem_diff(std::string& out, const char* what, u64 base, const std::vector<u8
     if (shown++ < 8) out += fmt("  %s byte 0x%" PRIx64 ": native %02x interp %02x\n", what, base + k, n[k], i[k]);
   }
   if (total > 8) out += fmt("  %s: %u bytes differ in all\n", what, total);
+}
+
+// x87/SSE state, FXSAVE layout (SDM Vol.1 Table 10-2): control/status words, abridged tags,
+// MXCSR, the valid x87 registers (80 bits each, in stack order) and the XMM registers.
+// FIP/FDP/FOP are not compared (AMD saves them only when an exception is pending).
+void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::vector<u8>& i) {
+  if (n.size() != 512 || i.size() != 512) {
+    if (n.size() != i.size()) out += "  fpu: state missing in one run\n";
+    return;
+  }
+  auto u16at = [](const std::vector<u8>& v, size_t o) { return static_cast<unsigned>(v[o] | v[o + 1] << 8); };
+  auto u32at = [](const std::vector<u8>& v, size_t o) { u32 x; std::memcpy(&x, &v[o], 4); return x; };
+  if (u16at(n, 0) != u16at(i, 0)) out += fmt("  fcw: native %04x interp %04x\n", u16at(n, 0), u16at(i, 0));
+  if (u16at(n, 2) != u16at(i, 2)) out += fmt("  fsw: native %04x interp %04x\n", u16at(n, 2), u16at(i, 2));
+  if (n[4] != i[4]) out += fmt("  ftw (abridged): native %02x interp %02x\n", n[4], i[4]);
+  if (u32at(n, 24) != u32at(i, 24)) out += fmt("  mxcsr: native %08x interp %08x\n", u32at(n, 24), u32at(i, 24));
+  unsigned top = (u16at(n, 2) >> 11) & 7;
+  for (unsigned r = 0; r < 8; r++) {
+    if (!(n[4] & (1u << ((top + r) & 7)))) continue;   // empty in the native run
+    if (std::memcmp(&n[32 + 16 * r], &i[32 + 16 * r], 10) == 0) continue;
+    std::string a, b;
+    for (int k = 9; k >= 0; k--) { a += fmt("%02x", n[32 + 16 * r + k]); b += fmt("%02x", i[32 + 16 * r + k]); }
+    out += fmt("  st%u: native %s interp %s\n", r, a.c_str(), b.c_str());
+  }
+  for (unsigned x = 0; x < (mode == Mode::Long64 ? 16u : 8u); x++) {
+    if (std::memcmp(&n[160 + 16 * x], &i[160 + 16 * x], 16) == 0) continue;
+    std::string a, b;
+    for (int k = 15; k >= 0; k--) { a += fmt("%02x", n[160 + 16 * x + k]); b += fmt("%02x", i[160 + 16 * x + k]); }
+    out += fmt("  xmm%u: native %s interp %s\n", x, a.c_str(), b.c_str());
+  }
 }
 
 }  // namespace
@@ -98,6 +129,7 @@ std::string compare(const Case& c, const Snapshot& n, const Snapshot& i) {
                n.rflags & fm, i.rflags & fm, flag_names((n.rflags ^ i.rflags) & fm, a),
                flag_names(undef, u));
   }
+  fpu_diff(out, c.mode, n.fpu, i.fpu);
   mem_diff(out, "data", kDataBase, n.data, i.data);
   mem_diff(out, "stack", kStackBase, n.stack, i.stack);
   return out;

@@ -43,7 +43,7 @@ void pushf_popf(Gen& g) {
       // writable at CPL 3).
       u64 v = 0x202 | (g.rng.next() & kArith6) | (g.rng.chance(30) ? kFlagDF : 0);
       // AC: Linux runs with CR0.AM=1, so misaligned accesses after this raise #AC (CPL 3 only).
-      if (g.cpl3 && g.rng.chance(30)) v |= kFlagAC;
+      if (g.cpl3 && g.rng.chance(30)) { v |= kFlagAC; g.ac_maybe = true; }
       g.a.plain(enc_size(s), {0x68}, s == 2 ? 2 : 4, v);
       g.a.plain(enc_size(s), {0x9D});
       g.effect(kArith6, 0);
@@ -64,7 +64,11 @@ void enter_leave(Gen& g) {
   // A 16-bit ENTER sets only BP, and LEAVE then copies all of RBP/EBP to the stack pointer:
   // keep RBP inside the stack page so the POP does not read the (runner-specific) code page.
   if (level > 1 || s == 2 || g.rng.chance(30)) g.set_reg(kRBP, kStackBase + 0x600 + g.rng.below(0x400));
-  g.a.plain(enc_size(s), {0xC8}, 2, g.rng.below(0x101));
+  // With AC set, this host's ENTER faults (#AC) when the new stack pointer is misaligned
+  // even though it does not access it (the SDM describes no such access): keep it aligned.
+  u32 frame = g.rng.below(0x101);
+  if (g.ac_maybe) frame &= ~7u;
+  g.a.plain(enc_size(s), {0xC8}, 2, frame);
   g.a.byte(level);
   if (g.rng.chance(30)) g.a.opreg(enc_size(s), {}, 0x50, static_cast<u8>(g.rng.below(8)));
   if (g.rng.chance(75)) g.a.plain(enc_size(s), {0xC9});
