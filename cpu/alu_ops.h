@@ -75,6 +75,7 @@ inline void set_result_flags(Cpu& cpu, unsigned size, u64 res, u64 cf_of_af) {
 // Free when the TLB already holds a write pointer for the page.
 inline void rmw_probe(Cpu& cpu, u64 la, unsigned size) {
   if (RV_LIKELY((la & 0xFFF) <= kPageSize - size && cpu.host_ptr(la, Access::Write))) return;
+  cpu.check_alignment(la, size);   // #AC comes before the page walk
   const bool user = cpu.cpl() == 3;
   cpu.translate(la, Access::Write, user);
   if ((la & 0xFFF) > kPageSize - size) {

@@ -252,6 +252,10 @@ class Cpu {
     u64 tag = acc == Access::Write ? e.tag_w : e.tag_r;
     return tag == (la & kPageMask) ? reinterpret_cast<u8*>(la + e.addend) : nullptr;
   }
+  // #AC(0) for a misaligned access while alignment checking is on (update_access_mode).
+  void check_alignment(u64 la, unsigned size) {
+    if (RV_UNLIKELY(m_tlb_user == 2) && (la & (size - 1) & 7)) fault(kAC, 0);
+  }
   // System accesses (descriptor tables, TSS, IDT) are supervisor accesses whatever the CPL.
   u64 read_sys(u64 la, unsigned size) { return read_lin_slow(la, size, 0); }
   void write_sys(u64 la, unsigned size, u64 v) { write_lin_slow(la, size, v, 0); }

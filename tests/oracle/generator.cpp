@@ -63,6 +63,7 @@ const std::vector<Template>& all_templates() {
     add_bits_templates(v);
     add_misc_templates(v);
     add_flow_templates(v);
+    add_fp_templates(v);
     return v;
   }();
   return t;
@@ -72,7 +73,8 @@ const char* flag_names(u64 flags, std::string& buf) {
   buf.clear();
   static const std::pair<u64, const char*> kNames[] = {{kFlagCF, "CF"}, {kFlagPF, "PF"}, {kFlagAF, "AF"}, {kFlagZF, "ZF"},
                                                        {kFlagSF, "SF"}, {0x100, "TF"}, {0x200, "IF"}, {kFlagDF, "DF"},
-                                                       {kFlagOF, "OF"}, {0x10000, "RF"}};
+                                                       {kFlagOF, "OF"}, {0x10000, "RF"}, {kFlagAC, "AC"},
+                                                       {kFccC0, "C0"}, {kFccC1, "C1"}, {kFccC2, "C2"}, {kFccC3, "C3"}};
   for (auto& [bit, name] : kNames)
     if (flags & bit) { if (!buf.empty()) buf += ' '; buf += name; }
   if (buf.empty()) buf = "-";
@@ -85,7 +87,7 @@ u64 Case::undef_at(u64 rip) const {
     u64 hi = i + 1 < item_offset.size() ? kSeqAddr + item_offset[i + 1] : kSeqAddr + code.size();
     if (rip >= lo && rip < hi) return item_undef_in[i] | item_undef_out[i];
   }
-  return kArith6;
+  return kArith6 | kFccAll;
 }
 
 // ---- Gen ----
@@ -270,6 +272,11 @@ void Gen::rip_fixup(int disp_at, u64 target) {
 
 void Gen::reads(u64 flags) {
   if (!(flags & undef)) return;
+  if (flags & undef & kFccAll) {
+    a.raw({0xD9, 0xE5});   // FXAM defines C0..C3 whatever ST(0) holds
+    undef &= ~kFccAll;
+    if (!(flags & undef)) return;
+  }
   if ((undef & flags) == kFlagCF && rng.chance(50)) {
     a.byte(rng.chance(50) ? 0xF8 : 0xF9);   // CLC / STC
     undef &= ~kFlagCF;

@@ -44,6 +44,7 @@ struct Template {
   u8 modes;        // 1: 64-bit, 2: 32-bit, 3: both
   u32 feature;     // required host feature (kFeat*), 0 none
   void (*fn)(Gen&);
+  bool opt_in = false;   // used only when named in --ops (the interpreter lacks x87/SSE so far)
 };
 const std::vector<Template>& all_templates();
 // templates_*.cpp
@@ -51,6 +52,7 @@ void add_alu_templates(std::vector<Template>& t);
 void add_bits_templates(std::vector<Template>& t);
 void add_misc_templates(std::vector<Template>& t);
 void add_flow_templates(std::vector<Template>& t);
+void add_fp_templates(std::vector<Template>& t);
 
 struct Fixup {
   enum Kind : u8 { Rel8, Rel32, Abs32, RipDisp } kind;

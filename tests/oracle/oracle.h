@@ -1,12 +1,21 @@
 // The "real CPU as oracle" differential harness (DESIGN.md, testing ladder).
 //
-// A test case is a short random sequence of user-level integer instructions plus a start
-// state (general registers, RFLAGS, a data page and a stack page). It runs twice from the
-// same state: natively on the host (native_runner.cpp, in a forked worker, 64-bit code or a
-// 32-bit compatibility-mode segment) and in our interpreter (interp_runner.cpp, long mode,
-// 64-bit or compatibility-mode CS). Every general register, RFLAGS less the bits the SDM
-// leaves undefined for the instructions executed, and the data and stack pages must match;
-// so must the exception vector and state if the sequence faults (#DE from DIV, ...).
+// A test case is a short random sequence of user-level instructions plus a start state
+// (general registers, RFLAGS, x87/SSE state, a data page and a stack page). It runs twice from
+// the same state: natively on the host (native_runner.cpp, in a forked worker, 64-bit code or
+// a 32-bit compatibility-mode segment) and in our interpreter (interp_runner.cpp, long mode,
+// 64-bit or compatibility-mode CS, CPL 3, an environment shaped like Linux's: GDT selectors,
+// IDT gate DPLs, CR0.AM, null DS/ES in 64-bit mode, GS.base at the data page). Every general
+// register, RFLAGS less the bits the SDM leaves undefined for the instructions executed, the
+// data segment selectors, the x87/SSE state and the data and stack pages must match; so must
+// the exception vector, error code, CR2 and state when the sequence faults: #DE from DIV, #PF
+// and #GP from operands aimed off the data page or at non-canonical addresses, #UD/#GP from
+// invalid or privileged instructions, #AC with EFLAGS.AC, #DB from TF, #BP/#OF/#BR...
+//
+// Files: generator.* (sequences, undefined-flag tracking, layout), encoder.* (x86 encoder),
+// templates_*.cpp (instruction families; x87/SSE ones are opt-in until the interpreter has
+// them), native_runner.*, interp_runner.*, report.* (comparison, Capstone listing),
+// oracle_main.cpp (CLI, fork/re-fork driver, culprit search). Usage: oracle_main.cpp's header.
 //
 // Both runs see the same virtual layout, so RIP-relative operands, CALL return addresses and
 // absolute jump targets agree:
@@ -45,6 +54,11 @@ constexpr u64 kFlagCF = 1u << 0, kFlagPF = 1u << 2, kFlagAF = 1u << 4, kFlagZF =
               kFlagSF = 1u << 7, kFlagDF = 1u << 10, kFlagOF = 1u << 11, kFlagAC = 1u << 18;
 constexpr u64 kArith6 = kFlagCF | kFlagPF | kFlagAF | kFlagZF | kFlagSF | kFlagOF;
 constexpr u64 kComparedFlags = kArith6 | kFlagDF | kFlagAC;
+// The x87 condition codes C0 C1 C2 C3 (FSW bits 8 9 10 14) ride in the same "undefined"
+// masks, shifted up by 32.
+constexpr u64 kFccShift = 32;
+constexpr u64 kFccC0 = 1ull << 40, kFccC1 = 1ull << 41, kFccC2 = 1ull << 42, kFccC3 = 1ull << 46;
+constexpr u64 kFccAll = kFccC0 | kFccC1 | kFccC2 | kFccC3;
 
 // A machine state as both runs report it.
 struct Snapshot {

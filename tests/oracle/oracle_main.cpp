@@ -76,6 +76,7 @@ std::vector<const Template*> enabled_for(Mode mode, const std::string& ops, bool
     if (t.feature && !(feats & t.feature)) continue;
     auto has = [&](const std::vector<std::string>& v) { for (auto& w : v) if (w == t.name) return true; return false; };
     if (!inc.empty() && !has(inc)) continue;
+    if (t.opt_in && !has(inc)) continue;
     if (has(exc)) continue;
     std::string n = t.name;
     if (cpl0 && (n == "traps" || n == "segs" || n == "far")) continue;   // CPL 3 behaviour, user selectors
@@ -298,8 +299,9 @@ int main_impl(int argc, char** argv) {
     else if (k == "--list-ops") {
       u32 f = host_features();
       for (const Template& t : all_templates())
-        std::printf("%-14s modes:%s%s%s\n", t.name, t.modes & 1 ? " 64" : "", t.modes & 2 ? " 32" : "",
-                    t.feature && !(f & t.feature) ? " (host lacks the feature: disabled)" : "");
+        std::printf("%-14s modes:%s%s%s%s\n", t.name, t.modes & 1 ? " 64" : "", t.modes & 2 ? " 32" : "",
+                    t.feature && !(f & t.feature) ? " (host lacks the feature: disabled)" : "",
+                    t.opt_in ? " (opt-in: only when named in --ops)" : "");
       return 0;
     } else {
       std::fprintf(stderr, "unknown option %s (see the comment at the top of oracle_main.cpp)\n", k.c_str());
