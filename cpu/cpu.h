@@ -335,6 +335,7 @@ class Cpu {
   u64 seg_linear_legacy(u8 seg, u64 off, unsigned size, Access acc);
   u64 read_lin_slow(u64 la, unsigned size, unsigned user);
   u64 read_lin_rmw_slow(u64 la, unsigned size, unsigned user);
+  u64 read_lin_access(u64 la, unsigned size, unsigned user, Access acc);
   void write_lin_slow(u64 la, unsigned size, u64 v, unsigned user);
   u64 walk(u64 la, Access acc, bool user, bool& writable, bool& executable, bool& is_global, bool& dirty);
   void tlb_fill(u64 la, u64 pa, bool user_tlb, bool w, bool x, bool global, bool dirty, Access acc);

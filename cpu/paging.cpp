@@ -170,7 +170,9 @@ u64 Cpu::translate(u64 la, Access acc, bool user) {
   return pa;
 }
 
-u64 Cpu::read_lin_slow(u64 la, unsigned size, unsigned user) {
+// Slow-path read: alignment check, page-crossing split, translation (with write intent for
+// the read half of a read-modify-write).
+u64 Cpu::read_lin_access(u64 la, unsigned size, unsigned user, Access acc) {
   if (user == 2) {   // alignment checking on (update_access_mode)
     if (la & (size - 1) & 7) fault(kAC, 0);
     user = 1;
@@ -178,31 +180,18 @@ u64 Cpu::read_lin_slow(u64 la, unsigned size, unsigned user) {
   unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
   if (size > in_page) {
     u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;
-    u64 pa1 = translate(la, Access::Read, user);
-    u64 pa2 = translate(la2, Access::Read, user);
-    u64 lo = m_mem.read(pa1, in_page);
-    u64 hi = m_mem.read(pa2, size - in_page);
-    return lo | (hi << (8 * in_page));
+    u64 pa1 = translate(la, acc, user);
+    u64 pa2 = translate(la2, acc, user);
+    return m_mem.read(pa1, in_page) | (m_mem.read(pa2, size - in_page) << (8 * in_page));
   }
   const TlbEntry& e = m_tlb[user][(la >> 12) & (kTlbSize - 1)];
-  u64 pa = e.tag_r == (la & kPageMask) ? e.paddr | (la & 0xFFF) : translate(la, Access::Read, user);
+  u64 tag = acc == Access::Write ? e.tag_w : e.tag_r;
+  u64 pa = tag == (la & kPageMask) ? e.paddr | (la & 0xFFF) : translate(la, acc, user);
   return m_mem.read(pa, size);
 }
 
-u64 Cpu::read_lin_rmw_slow(u64 la, unsigned size, unsigned user) {
-  if (user == 2) {   // alignment checking on (update_access_mode)
-    if (la & (size - 1) & 7) fault(kAC, 0);
-    user = 1;
-  }
-  unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
-  if (size > in_page) {
-    u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;
-    u64 pa1 = translate(la, Access::Write, user);
-    u64 pa2 = translate(la2, Access::Write, user);
-    return m_mem.read(pa1, in_page) | (m_mem.read(pa2, size - in_page) << (8 * in_page));
-  }
-  return m_mem.read(translate(la, Access::Write, user), size);
-}
+u64 Cpu::read_lin_slow(u64 la, unsigned size, unsigned user) { return read_lin_access(la, size, user, Access::Read); }
+u64 Cpu::read_lin_rmw_slow(u64 la, unsigned size, unsigned user) { return read_lin_access(la, size, user, Access::Write); }
 
 void Cpu::write_lin_slow(u64 la, unsigned size, u64 v, unsigned user) {
   if (user == 2) {   // alignment checking on (update_access_mode)

@@ -360,8 +360,6 @@ Threaded specialize_alu(const DecodedInsn& d) {
 }
 
 
-// RV_SET(op, handler): one line per OpId fills both tables.
-#define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
 
 template <class Set>
 void register_all(Set set) {
@@ -439,16 +437,7 @@ void register_all(Set set) {
 }
 
 
-#undef RV_SET
 
-struct PlainSet {
-  Table& t;
-  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = F; }
-};
-struct ThreadedSet {
-  ThreadedTable& t;
-  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = threaded<F>; }
-};
 
 void register_alu(Table& t) { register_all(PlainSet{t}); }
 void register_alu_threaded(ThreadedTable& t) { register_all(ThreadedSet{t}); }

@@ -201,7 +201,6 @@ Threaded specialize_control(const DecodedInsn& d) {
 }
 
 
-#define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
 template <class Set>
 void register_all(Set set) {
   RV_SET(JMP_Jb, exec_JMP_J);
@@ -227,16 +226,7 @@ void register_all(Set set) {
   RV_SET(LEAVE, exec_LEAVE);
 }
 
-#undef RV_SET
 
-struct PlainSet {
-  Table& t;
-  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = F; }
-};
-struct ThreadedSet {
-  ThreadedTable& t;
-  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = threaded<F>; }
-};
 
 void register_control(Table& t) { register_all(PlainSet{t}); }
 void register_control_threaded(ThreadedTable& t) { register_all(ThreadedSet{t}); }

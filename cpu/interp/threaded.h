@@ -31,6 +31,19 @@ inline void threaded_generic(Cpu& c, const Slot* s) {
 inline void threaded_stop(Cpu&, const Slot*) {}
 
 using ThreadedTable = Threaded[static_cast<unsigned>(OpId::Count)];
+
+// Registration helpers: a file lists its handlers once in `template <class Set> void
+// register_all(Set set)` with RV_SET(op, handler) lines, and fills the plain table with
+// register_all(PlainSet{t}) and the threaded one with register_all(ThreadedSet{t}).
+#define RV_SET(op, ...) set.template put<__VA_ARGS__>(OpId::op)
+struct PlainSet {
+  Handler* t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = F; }
+};
+struct ThreadedSet {
+  Threaded* t;
+  template <Handler F> void put(OpId op) const { t[static_cast<unsigned>(op)] = threaded<F>; }
+};
 const Threaded* threaded_table();
 void register_alu_threaded(ThreadedTable& t);       // alu.cpp
 void register_control_threaded(ThreadedTable& t);   // control.cpp

@@ -85,7 +85,7 @@ u64 Case::undef_at(u64 rip) const {
   for (size_t i = 0; i < item_offset.size(); i++) {
     u64 lo = kSeqAddr + item_offset[i];
     u64 hi = i + 1 < item_offset.size() ? kSeqAddr + item_offset[i + 1] : kSeqAddr + code.size();
-    if (rip >= lo && rip < hi) return item_undef_in[i] | item_undef_out[i];
+    if (rip >= lo && rip < hi) return item_undef_in[i] | item_undef_out[i] | item_undef_any[i];
   }
   return kArith6 | kFccAll;
 }
@@ -354,6 +354,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
       g.pending_undef = pending_saved;
       g.pending_rip_target = 0;
       g.reserved = 0;
+      g.undef_any = undef_in;
       g.mem_lo = 0;
       g.mem_hi = kPage;
       g.fault_percent = fault_percent;
@@ -371,6 +372,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
     item.fixups = g.fixups;
     item.undef_in = undef_in;
     item.undef_out = g.undef;
+    item.undef_any = g.undef_any | g.undef;
     p.items.push_back(std::move(item));
   }
   return p;
@@ -386,10 +388,12 @@ bool layout(const Program& p, size_t first, size_t last, Case& out) {
   out.fpu = p.fpu;
   out.code.clear();
   out.item_offset.clear(); out.item_undef_in.clear(); out.item_undef_out.clear(); out.item_name.clear();
+  out.item_undef_any.clear();
   for (size_t i = first; i < last; i++) {
     out.item_offset.push_back(static_cast<u32>(out.code.size()));
     out.item_undef_in.push_back(p.items[i].undef_in);
     out.item_undef_out.push_back(p.items[i].undef_out);
+    out.item_undef_any.push_back(p.items[i].undef_any);
     out.item_name.push_back(p.items[i].name);
     out.code.insert(out.code.end(), p.items[i].bytes.begin(), p.items[i].bytes.end());
   }

@@ -69,6 +69,7 @@ struct Item {
   std::vector<u8> bytes;
   std::vector<Fixup> fixups;
   u64 undef_in = 0, undef_out = 0;
+  u64 undef_any = 0;   // undefined somewhere inside (a fault there masks these)
 };
 
 struct Program {
@@ -134,7 +135,8 @@ class Gen {
   // ---- flags ----
   u64 undef = 0;                   // flags undefined now
   void reads(u64 flags);           // call before an instruction that reads `flags`
-  void effect(u64 defined, u64 undefined) { undef = (undef & ~defined) | undefined; }
+  void effect(u64 defined, u64 undefined) { undef = (undef & ~defined) | undefined; undef_any |= undef; }
+  u64 undef_any = 0;               // every flag undefined at some point inside the current item
   // A forward jump: emit the instruction with a zero rel field, then call this.
   void jump_fixup(Fixup::Kind kind, unsigned field_size, int items_ahead = -1);
   int pick_target();               // an item index > item_index, or n_items (the end)

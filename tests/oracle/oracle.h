@@ -91,10 +91,11 @@ struct Case {
   // Per item: start offset in `code`, the flags undefined on entry and after it, and the
   // template that produced it (for fault masks and reports).
   std::vector<u32> item_offset;
-  std::vector<u64> item_undef_in, item_undef_out;
+  std::vector<u64> item_undef_in, item_undef_out, item_undef_any;
   std::vector<std::string> item_name;
 
-  // Flags undefined at a fault at `rip` (conservative: entry | exit of the item holding it).
+  // Flags undefined at a fault at `rip` (conservative: everything undefined anywhere in the
+  // item holding it).
   u64 undef_at(u64 rip) const;
 };
 

@@ -1,5 +1,7 @@
 // Templates: self-modifying code and far control transfers (same mode, and round trips
 // between 64-bit and compatibility mode through Linux's user selectors 0x33 and 0x23).
+#include <string>
+
 #include "tests/oracle/templates_common.h"
 
 namespace rv::oracle {
@@ -114,9 +116,45 @@ void far_transfer(Gen& g) {
   }
 }
 
+// A counted loop around 1-3 items from other templates, so blocks run many times (block
+// cache, chaining, specialised handlers). The counter lives in an unused corner of the code
+// area (kCodeBase + 0x7F0), which memory operands never target.
+void loop(Gen& g) {
+  constexpr u64 kCounter = kCodeBase + 0x7F0;
+  u32 n = 2 + g.rng.below(19);
+  g.a.modrm(4, {0xC7}, 0, false, RM::m(abs_mem(kCounter)), 4, 0);     // MOV dword [counter], 0
+  // Arithmetic flags are all defined at the back edge (CMP); x87 condition codes may not be.
+  g.undef |= kFccAll;
+  g.undef_any |= g.undef;
+  size_t head = g.a.size();
+  unsigned body = 1 + g.rng.below(3);
+  const auto& all = all_templates();
+  for (unsigned k = 0; k < body; k++) {
+    const Template* t;
+    do t = &all[g.rng.below(static_cast<u32>(all.size()))];
+    while (t->fn == loop || t->opt_in || !(t->modes & (g.l64 ? 1 : 2)) || (t->feature && !(host_features() & t->feature)) ||
+           std::string(t->name) == "traps" || std::string(t->name) == "far" || std::string(t->name) == "segs");
+    g.reserved = 0;
+    g.legacy_bytes = true;
+    t->fn(g);
+  }
+  g.a.modrm(4, {0xFF}, 0, false, RM::m(abs_mem(kCounter)));                 // INC dword [counter]
+  g.a.modrm(4, {0x81}, 7, false, RM::m(abs_mem(kCounter)), 4, n);           // CMP dword [counter], n
+  i64 rel = static_cast<i64>(head) - static_cast<i64>(g.a.size() + 2);
+  if (rel >= -128) {
+    g.a.raw({0x72, static_cast<u8>(rel)});                                  // JB head
+  } else {
+    rel = static_cast<i64>(head) - static_cast<i64>(g.a.size() + 6);
+    g.a.raw({0x0F, 0x82});
+    g.a.imm(static_cast<u64>(rel), 4);
+  }
+  g.effect(kArith6, 0);
+}
+
 }  // namespace
 
 void add_flow_templates(std::vector<Template>& t) {
+  t.push_back({"loop", 3, 0, loop});
   t.push_back({"smc", 3, 0, smc});
   t.push_back({"far", 3, 0, far_transfer});   // CPL 3 only (Linux's user selectors)
 }
