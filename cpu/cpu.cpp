@@ -155,6 +155,12 @@ void Cpu::reset() {
   m_s.ldtr = Segment{0, 0x82, 0xFFFF, 0};
   m_s.tr = Segment{0, 0x8B, 0xFFFF, 0};
   m_s.gpr[RDX] = 0x000306A9;   // processor signature: family 6, model 0x3A, stepping 9
+  // x87/SSE power-on state (SDM Vol.3A Table 9-1): FCW 0040H, MXCSR 1F80H, all tags empty.
+  const u16 fcw = 0x0040;
+  const u32 mxcsr = 0x1F80, mxcsr_mask = 0xFFFF;   // MXCSR_MASK: every bit incl. DAZ supported
+  std::memcpy(m_s.fpu.fxsave + 0, &fcw, 2);
+  std::memcpy(m_s.fpu.fxsave + 24, &mxcsr, 4);
+  std::memcpy(m_s.fpu.fxsave + 28, &mxcsr_mask, 4);
   m_s.dr[6] = 0xFFFF0FF0;
   m_s.dr[7] = 0x400;
   m_triple = false;

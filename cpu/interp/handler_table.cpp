@@ -17,6 +17,9 @@ struct HandlerTable {
     interp::register_string(t);
     interp::register_system(t);
     interp::register_x87(t);
+    interp::register_sse(t);
+    interp::register_sse4(t);
+    interp::register_fpu_state(t);
     for (Handler& h : t)
       if (!h) h = exec_unimplemented;
     // Encodings without a meaning, and AVX/AVX-512/XOP (CPUID does not advertise them).

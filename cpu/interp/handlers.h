@@ -12,6 +12,9 @@ void register_control(Table& t);    // control.cpp: near JMP/Jcc/CALL/RET, LOOP,
 void register_integer(Table& t);    // integer.cpp: shifts/rotates, MUL/DIV, bit ops, BCD, CMPXCHG/XADD, misc
 void register_string(Table& t);     // string.cpp: MOVS CMPS STOS LODS SCAS INS OUTS with REP
 void register_system(Table& t);     // system.cpp: segment regs, far transfers, INT/IRET, CR/DR/MSR, CPUID, I/O, ...
-void register_x87(Table& t);        // x87.cpp: D8..DF (#NM checks; not emulated yet)
+void register_x87(Table& t);        // x87.cpp: D8..DF
+void register_sse(Table& t);        // sse*.cpp: MMX, SSE, SSE2, SSE3 (opcodes_sse.inc)
+void register_sse4(Table& t);       // sse4*.cpp: SSSE3, SSE4.1, SSE4.2 (opcodes_sse4.inc)
+void register_fpu_state(Table& t);  // fpu_state.cpp: FXSAVE/FXRSTOR, XSAVE family, LDMXCSR/STMXCSR
 
 }  // namespace rv::interp

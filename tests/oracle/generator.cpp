@@ -375,6 +375,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
     item.undef_any = g.undef_any | g.undef;
     p.items.push_back(std::move(item));
   }
+  p.tail = g.tail;
   return p;
 }
 
@@ -386,6 +387,7 @@ bool layout(const Program& p, size_t first, size_t last, Case& out) {
   out.data = p.data;
   out.stack = p.stack;
   out.fpu = p.fpu;
+  out.tail = p.tail;
   out.code.clear();
   out.item_offset.clear(); out.item_undef_in.clear(); out.item_undef_out.clear(); out.item_name.clear();
   out.item_undef_any.clear();

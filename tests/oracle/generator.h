@@ -80,6 +80,7 @@ struct Program {
   u64 rflags = 0x202;
   std::vector<u8> data, stack;
   std::vector<u8> fpu;      // FXSAVE image
+  std::vector<u8> tail;     // bytes at kTailAddr
 };
 
 // Generates the program for `seed` from the enabled templates (deterministic).
@@ -137,6 +138,7 @@ class Gen {
   void reads(u64 flags);           // call before an instruction that reads `flags`
   void effect(u64 defined, u64 undefined) { undef = (undef & ~defined) | undefined; undef_any |= undef; }
   u64 undef_any = 0;               // every flag undefined at some point inside the current item
+  std::vector<u8> tail = std::vector<u8>(16, 0xCC);   // bytes at kTailAddr
   // A forward jump: emit the instruction with a zero rel field, then call this.
   void jump_fixup(Fixup::Kind kind, unsigned field_size, int items_ahead = -1);
   int pick_target();               // an item index > item_index, or n_items (the end)

@@ -132,6 +132,7 @@ Snapshot InterpRunner::run(const Case& c) {
   std::vector<u8> page(2 * kPage, 0xCC);
   std::memcpy(page.data() + (kSeqAddr - kCodeBase), c.code.data(), c.code.size());
   page[kSeqAddr - kCodeBase + c.code.size()] = 0xF4;
+  if (c.tail.size() == 16) std::memcpy(page.data() + (kTailAddr - kCodeBase), c.tail.data(), 16);
   m_mem.write_bytes(kCodeBase, page.data(), page.size());
   m_mem.write_bytes(kDataBase, c.data.data(), kPage);
   m_mem.write_bytes(kStackBase, c.stack.data(), kPage);

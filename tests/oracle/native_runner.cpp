@@ -114,6 +114,10 @@ void NativeRunner::map_pages() {
     if (p != reinterpret_cast<void*>(a.addr))
       throw std::runtime_error("cannot map the oracle page at 0x" + std::to_string(a.addr) + " (address in use?)");
   }
+  // A guard page after the code, so that instruction fetch off its end faults (#PF) here too.
+  void* guard = mmap(reinterpret_cast<void*>(kCodeBase + 2 * kPage), kPage, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (guard != reinterpret_cast<void*>(kCodeBase + 2 * kPage)) throw std::runtime_error("cannot map the oracle's guard page");
   void* ro = mmap(reinterpret_cast<void*>(kRoBase), kPage, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (ro != reinterpret_cast<void*>(kRoBase)) throw std::runtime_error("cannot map the oracle's read-only page");
@@ -164,6 +168,8 @@ Snapshot NativeRunner::run(const Case& c) {
   } else {
     std::memcpy(seq + c.code.size(), g_epi64.data(), g_epi64.size());
   }
+  std::vector<u8> tail = c.tail.size() == 16 ? c.tail : std::vector<u8>(16, 0xCC);
+  std::memcpy(at(kTailAddr), tail.data(), 16);
   std::memcpy(at(kDataBase), c.data.data(), kPage);
   std::memcpy(at(kStackBase), c.stack.data(), kPage);
   std::memcpy(at(kInGpr), c.gpr.data(), 128);

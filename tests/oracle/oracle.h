@@ -39,6 +39,8 @@ namespace rv::oracle {
 constexpr u64 kCodeBase = 0x10000000;
 constexpr u64 kSeqAddr = 0x10001000;
 constexpr u64 kSeqMax = 0xC00;          // bytes of sequence; the rest of the page is epilogue
+constexpr u64 kTailAddr = kCodeBase + 0x1FF0;   // 16 bytes at the end of the code area (the
+                                                 // "fetch" template); 0x10002000 is a guard page
 constexpr u64 kDataBase = 0x20000000;
 constexpr u64 kRoBase = kDataBase + 0x1000;   // read-only page after the data page (writes #PF)
 constexpr u64 kStackBase = 0x30000000;
@@ -87,6 +89,7 @@ struct Case {
   u64 rflags = 0x202;
   std::vector<u8> data, stack;          // initial page contents
   std::vector<u8> fpu;                  // initial x87/SSE state, FXSAVE layout (512 bytes)
+  std::vector<u8> tail;                 // 16 bytes at kTailAddr (INT3s unless a template sets them)
   u64 undef_end = 0;                    // flags undefined at the end of the sequence
   // Per item: start offset in `code`, the flags undefined on entry and after it, and the
   // template that produced it (for fault masks and reports).

@@ -126,6 +126,7 @@ void loop(Gen& g) {
   // Arithmetic flags are all defined at the back edge (CMP); x87 condition codes may not be.
   g.undef |= kFccAll;
   g.undef_any |= g.undef;
+  g.ac_maybe = g.cpl3;   // a POPF later in the body may set AC for the next iteration
   size_t head = g.a.size();
   unsigned body = 1 + g.rng.below(3);
   const auto& all = all_templates();
@@ -151,9 +152,32 @@ void loop(Gen& g) {
   g.effect(kArith6, 0);
 }
 
+// Jumps to an instruction that straddles the end of the code area (or ends exactly at it):
+// instruction fetch from the unmapped next page must raise #PF with CR2 = 0x10002000 and
+// RIP = the instruction start (or the page start), after the complete instruction ran.
+void fetch(Gen& g) {
+  std::vector<u8> insn;
+  switch (g.rng.below(5)) {
+    case 0: insn = {0x90}; break;
+    case 1: insn = {0xB8, 1, 2, 3, 4}; break;                                   // MOV EAX, imm32
+    case 2: insn = {0x8D, 0x44, 0x24, 0x10}; break;                             // LEA EAX, [ESP+16]
+    case 3: insn = {0x66, 0xC7, 0xC1, 0x34, 0x12}; break;                       // MOV CX, imm16
+    default:
+      if (g.l64) insn = {0x48, 0xB8, 1, 2, 3, 4, 5, 6, 7, 8};                   // MOV RAX, imm64
+      else insn = {0xC7, 0xC2, 9, 8, 7, 6};                                     // MOV EDX, imm32
+  }
+  u32 k = 1 + g.rng.below(static_cast<u32>(insn.size()));   // bytes before the page end
+  g.tail.assign(16, 0xCC);
+  for (u32 b = 0; b < k; b++) g.tail[16 - k + b] = insn[b];
+  u64 start = kTailAddr + 16 - k;
+  g.a.plain(4, {0x68}, 4, start);   // PUSH start; RET
+  g.a.byte(0xC3);
+}
+
 }  // namespace
 
 void add_flow_templates(std::vector<Template>& t) {
+  t.push_back({"fetch", 3, 0, fetch});
   t.push_back({"loop", 3, 0, loop});
   t.push_back({"smc", 3, 0, smc});
   t.push_back({"far", 3, 0, far_transfer});   // CPL 3 only (Linux's user selectors)
