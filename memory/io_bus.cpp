@@ -34,7 +34,8 @@ u32 IoBus::read(u16 port, unsigned size) {
   }
   if (!m_warned[port]) {
     m_warned[port] = 1;
-    RV_UNUSUAL("read from unmapped port 0x%04x (returns all ones; logged once per port)", port);
+    // Not RV_UNUSUAL: that logs once per call site, and this is once per port.
+    log_gap(GapKind::Unusual, "IoBus::read", "read from unmapped port 0x%04x (returns all ones; logged once per port)", port);
   }
   return size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
 }
@@ -49,7 +50,7 @@ void IoBus::write(u16 port, u32 value, unsigned size) {
   }
   if (!m_warned[port]) {
     m_warned[port] = 1;
-    RV_UNUSUAL("write of 0x%x to unmapped port 0x%04x (dropped; logged once per port)", value, port);
+    log_gap(GapKind::Unusual, "IoBus::write", "write of 0x%x to unmapped port 0x%04x (dropped; logged once per port)", value, port);
   }
 }
 
