@@ -87,6 +87,11 @@ Handler select_handler(const DecodedInsn& d) {
 bool vector_has_error(u8 v) {
   return v == kDF || (v >= kTS && v <= kPF) || v == kAC || v == 21 || v == 29 || v == 30;
 }
+// Exceptions reported as faults (the instruction can be restarted): SDM Vol.3A Table 6-1.
+bool is_fault_class(u8 v) {
+  return v == kDE || v == kBR || v == kUD || v == kNM || (v >= kTS && v <= kPF) || v == kMF || v == kAC ||
+         v == kXM || v == 20;
+}
 bool contributory(u8 v) { return v == kDE || (v >= kTS && v <= kGP); }
 }  // namespace
 
@@ -387,6 +392,7 @@ void Cpu::handle_fault(const GuestFault& f) {
   // Double-fault classes: SDM Vol.3A §6.15, Table 6-5.
   for (int attempt = 0;; attempt++) {
     try {
+      m_push_rf = is_fault_class(vec);
       deliver_event(vec, has_err, err, false);
       return;
     } catch (const GuestFault& g) {

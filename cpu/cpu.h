@@ -364,6 +364,7 @@ class Cpu {
   TlbEntry m_tlb[3][kTlbSize];
   bool m_tlb_has_large = false;
   u64 m_insn_start = 0;
+  bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
   bool m_block_abort = false;
   bool m_stop_requested = false;
   bool m_intr = false;

@@ -60,7 +60,10 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
   (void)external;
   end_block();
   m_s.halted = false;
-  const u64 old_flags = rflags();
+  // Fault-class exceptions push RF=1 (SDM Vol.3A §17.3.1.1), so the IRET back to the faulting
+  // instruction does not re-trigger an instruction breakpoint on it.
+  const u64 old_flags = rflags() | (m_push_rf ? kFlagRF : 0);
+  m_push_rf = false;
   const u64 old_rsp = m_s.gpr[RSP];
   const u64 old_rip = m_s.rip;
   const u16 old_cs = m_s.seg[CS].sel;
