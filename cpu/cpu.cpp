@@ -66,9 +66,9 @@ const LockableTable kLockable;
 
 void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
 
-Threaded select_threaded(const DecodedInsn& d) {
+Threaded select_threaded(const DecodedInsn& d, CpuMode mode) {
   if (RV_UNLIKELY(d.lock)) return interp::threaded_generic;
-  if (Threaded t = interp::specialize_alu(d)) return t;
+  if (Threaded t = interp::specialize_alu(d, mode)) return t;
   if (Threaded t = interp::specialize_control(d)) return t;
   if (Threaded t = interp::specialize_shift(d)) return t;
   Threaded t = interp::threaded_table()[static_cast<unsigned>(d.op)];
@@ -183,7 +183,7 @@ void Cpu::state_changed() {
 void Cpu::on_code_write(u64 page) {
   m_epoch++;
   m_blocks->drop_page(page);
-  m_block_abort = true;   // the running block may be among them: stop after this instruction
+  abort_block();   // the running block may be among them: stop after this instruction
   // Pages that hold code never have write tags; nothing to do in the TLB here.
 }
 
@@ -334,7 +334,7 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     DecodedInsn d;
     DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
     if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
-    blk->insns.push_back({select_threaded(d), select_handler(d), d});
+    blk->insns.push_back({select_threaded(d, m_mode), select_handler(d), d});
     off += d.len;
     bool ends = kEndsBlock.t[static_cast<unsigned>(d.op)] || (d.rep && is_string_op(d.op));
     if (ends || off >= kPageSize) break;
@@ -479,6 +479,7 @@ StopReason Cpu::run(u64 max_insns) {
         continue;
       }
       m_block_abort = false;
+      m_stop_at = end;
       // Chained execution: block after block until something needs the outer loop's
       // attention (end_block() from a handler, the budget, or a deliverable interrupt).
       // Linked blocks follow each other inside chain_sentinel; here the links are made.

@@ -96,7 +96,7 @@ class Cpu {
   void reset();                           // power-on/RESET state (SDM Vol.3A §9.1.1)
   void state_changed();                   // call after editing state(): rebuilds derived data
   StopReason run(u64 max_insns);
-  void request_stop() { m_stop_requested = true; m_block_abort = true; }
+  void request_stop() { m_stop_requested = true; abort_block(); }
   void set_intr(bool level) { m_intr = level; }          // INTR pin (from the PIC/APIC)
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; }
@@ -256,6 +256,30 @@ class Cpu {
   void check_alignment(u64 la, unsigned size) {
     if (RV_UNLIKELY(m_tlb_user == 2) && (la & (size - 1) & 7)) fault(kAC, 0);
   }
+  // ---- 64-bit fast paths (interp/threaded.h threaded_fast): no fault, no state change ----
+  // Offset of the memory operand with RIP-relative forms based on `next_rip`.
+  RV_INLINE u64 ea_at(const DecodedInsn& d, u64 next_rip) const {
+    u64 a = static_cast<u64>(static_cast<i64>(d.disp));
+    if (d.base != kNoReg) a += d.base == kRipReg ? next_rip : m_s.gpr[d.base];
+    if (d.index != kNoReg) a += m_s.gpr[d.index] << d.scale;
+    return a & kSizeMask[d.asize];
+  }
+  // Host pointer for a 64-bit-mode data access of `size` bytes at the memory operand of `d`
+  // when the TLB holds the page with the needed permission and the access stays inside it;
+  // nullptr otherwise (the caller then runs the full handler).
+  RV_INLINE u8* fast_mem64(const DecodedInsn& d, u64 next_rip, unsigned size, bool write) const {
+    u64 la = ea_at(d, next_rip) + (d.seg >= FS ? m_s.seg[d.seg].base : 0);
+    const TlbEntry& e = m_tlb_cur[(la >> 12) & (kTlbSize - 1)];
+    u64 tag = write ? e.tag_w : e.tag_r;
+    if (RV_LIKELY(tag == (la & kPageMask) && (la & 0xFFF) <= kPageSize - size))
+      return reinterpret_cast<u8*>(la + e.addend);
+    return nullptr;
+  }
+  // Retires an instruction completed by a fast path: RIP and the count (see insn_end).
+  __attribute__((always_inline)) bool fast_retire(u64 next_rip) {
+    m_s.rip = next_rip;
+    return ++m_s.icount < m_stop_at;
+  }
   // System accesses (descriptor tables, TSS, IDT) are supervisor accesses whatever the CPL.
   u64 read_sys(u64 la, unsigned size) { return read_lin_slow(la, size, 0); }
   void write_sys(u64 la, unsigned size, u64 v) { write_lin_slow(la, size, v, 0); }
@@ -299,9 +323,9 @@ class Cpu {
   void cpuid(u32 leaf, u32 subleaf, u32 out[4]) const;
 
   // ---- execution control used by handlers ----
-  void end_block() { m_block_abort = true; }      // stop the current block after this insn
+  void end_block() { abort_block(); }      // stop the current block after this insn
   void set_int_shadow() { m_s.int_shadow_until = m_s.icount + 2; }
-  void halt() { m_s.halted = true; m_block_abort = true; }
+  void halt() { m_s.halted = true; abort_block(); }
   // REP string instructions: rep_budget() is how many iterations (>= 1) the handler may do in
   // this call; the run loop counts one retired instruction per handler call, so after k
   // iterations the handler calls consume_rep(k - 1). If RCX is still non-zero it sets
@@ -317,7 +341,10 @@ class Cpu {
   // ---- threaded dispatch (interp/threaded.h) ----
   __attribute__((always_inline)) void insn_begin(u8 len) { m_insn_start = m_s.rip; m_s.rip = (m_s.rip + len) & m_ip_mask; }
   // Retires the instruction; true when the next slot of the block may run.
-  __attribute__((always_inline)) bool insn_end() { return ++m_s.icount < m_budget_end && !m_block_abort; }
+  // m_stop_at is the budget end, or 0 once abort_block() asked to leave the block: one
+  // compare per instruction covers both.
+  __attribute__((always_inline)) bool insn_end() { return ++m_s.icount < m_stop_at; }
+  void abort_block() { m_block_abort = true; m_stop_at = 0; }
 
  private:
   struct TlbEntry {
@@ -369,6 +396,7 @@ class Cpu {
   bool m_stop_requested = false;
   bool m_intr = false;
   u64 m_budget_end = ~0ull;
+  u64 m_stop_at = ~0ull;     // m_budget_end, or 0 after abort_block() (see insn_end)
   u64 m_ip_mask = 0xFFFF;    // IP/EIP/RIP width of the code segment (16-bit IP wraps)
   u64 m_epoch = 1;
   Block* m_last_block = nullptr;   // the block whose sentinel returned to run()

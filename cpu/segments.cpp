@@ -178,7 +178,7 @@ void Cpu::mode_changed() {
   }
   m_ip_mask = m_mode == CpuMode::Long64 ? ~0ull : m_mode == CpuMode::Prot32 ? 0xFFFFFFFFull : 0xFFFFull;
   update_access_mode();
-  m_block_abort = true;
+  abort_block();
   m_epoch++;   // block links were made under the old mode/CPL
 }
 

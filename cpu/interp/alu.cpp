@@ -4,6 +4,8 @@
 #include "cpu/interp/handlers.h"
 #include "cpu/interp/threaded.h"
 
+#include <cstring>
+
 namespace rv::interp {
 namespace {
 
@@ -323,14 +325,173 @@ template <unsigned S> void movzx_b_s(Cpu& c, const DecodedInsn& d) { c.write_reg
 template <unsigned S> void movzx_w_s(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, c.read_E(d, 2)); }
 template <unsigned S> void mov_r_imm_s(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, d.imm); }
 
+// Register-only forms (ModRM.mod == 3): no memory path, so no calls and no spills.
+template <unsigned Op, unsigned S> void alu_rr_eg(Cpu& c, const DecodedInsn& d) {
+  u64 r = alu(c, Op, S, c.read_reg(d.rm, S, d.rex), c.read_reg(d.reg, S, d.rex));
+  if (Op != kCmp) c.write_reg(d.rm, S, d.rex, r);
+}
+template <unsigned Op, unsigned S> void alu_rr_ge(Cpu& c, const DecodedInsn& d) {
+  u64 r = alu(c, Op, S, c.read_reg(d.reg, S, d.rex), c.read_reg(d.rm, S, d.rex));
+  if (Op != kCmp) c.write_reg(d.reg, S, d.rex, r);
+}
+template <unsigned S> void grp1_r(Cpu& c, const DecodedInsn& d) {
+  unsigned op = d.reg & 7;
+  u64 r = alu(c, op, S, c.read_reg(d.rm, S, d.rex), d.imm & Cpu::mask_of(S));
+  if (op != kCmp) c.write_reg(d.rm, S, d.rex, r);
+}
+template <unsigned S> void mov_rr(Cpu& c, const DecodedInsn& d) { c.write_reg(d.rm, S, d.rex, c.read_reg(d.reg, S, d.rex)); }
+template <unsigned S> void mov_rr_ge(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, c.read_reg(d.rm, S, d.rex)); }
+
+// 64-bit memory fast paths for threaded_fast: complete the instruction or change nothing.
+template <unsigned S> inline u64 load(const u8* p) { u64 v = 0; std::memcpy(&v, p, S); return v; }
+template <unsigned S> inline void store(u8* p, u64 v) { std::memcpy(p, &v, S); }
+
+template <unsigned S> bool fast_load(Cpu& c, const DecodedInsn& d, u64 nrip) {          // MOV Gv, Mv
+  const u8* p = c.fast_mem64(d, nrip, S, false);
+  if (!p) return false;
+  c.write_reg(d.reg, S, d.rex, load<S>(p));
+  return true;
+}
+template <unsigned S> bool fast_store(Cpu& c, const DecodedInsn& d, u64 nrip) {         // MOV Mv, Gv
+  u8* p = c.fast_mem64(d, nrip, S, true);
+  if (!p) return false;
+  store<S>(p, c.read_reg(d.reg, S, d.rex));
+  return true;
+}
+template <unsigned S> bool fast_store_imm(Cpu& c, const DecodedInsn& d, u64 nrip) {     // MOV M, imm
+  u8* p = c.fast_mem64(d, nrip, S, true);
+  if (!p) return false;
+  store<S>(p, d.imm);
+  return true;
+}
+template <unsigned From, unsigned S, bool Signed> bool fast_movx(Cpu& c, const DecodedInsn& d, u64 nrip) {
+  const u8* p = c.fast_mem64(d, nrip, From, false);
+  if (!p) return false;
+  u64 v = load<From>(p);
+  c.write_reg(d.reg, S, d.rex, Signed ? sext(v, From) : v);
+  return true;
+}
+template <unsigned Op, unsigned S> bool fast_alu_ge(Cpu& c, const DecodedInsn& d, u64 nrip) {   // op Gv, Mv
+  const u8* p = c.fast_mem64(d, nrip, S, false);
+  if (!p) return false;
+  u64 r = alu(c, Op, S, c.read_reg(d.reg, S, d.rex), load<S>(p));
+  if (Op != kCmp) c.write_reg(d.reg, S, d.rex, r);
+  return true;
+}
+template <unsigned Op, unsigned S> bool fast_alu_mem(Cpu& c, const DecodedInsn& d, u64 nrip, u64 b) {
+  u8* p = c.fast_mem64(d, nrip, S, Op != kCmp);
+  if (!p) return false;
+  u64 r = alu(c, Op, S, load<S>(p), b);
+  if (Op != kCmp) store<S>(p, r);
+  return true;
+}
+template <unsigned Op, unsigned S> bool fast_alu_eg(Cpu& c, const DecodedInsn& d, u64 nrip) {   // op Mv, Gv
+  return fast_alu_mem<Op, S>(c, d, nrip, c.read_reg(d.reg, S, d.rex));
+}
+template <unsigned S> bool fast_grp1(Cpu& c, const DecodedInsn& d, u64 nrip) {                  // op Mv, imm
+  const u64 imm = d.imm & Cpu::mask_of(S);
+  switch (d.reg & 7) {
+    case kAdd: return fast_alu_mem<kAdd, S>(c, d, nrip, imm);
+    case kOr: return fast_alu_mem<kOr, S>(c, d, nrip, imm);
+    case kAdc: return fast_alu_mem<kAdc, S>(c, d, nrip, imm);
+    case kSbb: return fast_alu_mem<kSbb, S>(c, d, nrip, imm);
+    case kAnd: return fast_alu_mem<kAnd, S>(c, d, nrip, imm);
+    case kSub: return fast_alu_mem<kSub, S>(c, d, nrip, imm);
+    case kXor: return fast_alu_mem<kXor, S>(c, d, nrip, imm);
+    default: return fast_alu_mem<kCmp, S>(c, d, nrip, imm);
+  }
+}
+template <bool Dec, unsigned S> bool fast_incdec(Cpu& c, const DecodedInsn& d, u64 nrip) {        // INC/DEC Mv
+  u8* p = c.fast_mem64(d, nrip, S, true);
+  if (!p) return false;
+  bool cf = c.cf();
+  u64 a = load<S>(p);
+  u64 res = (Dec ? a - 1 : a + 1) & Cpu::mask_of(S);
+  store<S>(p, res);
+  CpuState& st = c.state();
+  st.rflags = cf ? (st.rflags | kFlagCF) : (st.rflags & ~kFlagCF);
+  c.set_lazy(Dec ? LazyOp::Dec : LazyOp::Inc, static_cast<u8>(S), res, a, 1);
+  return true;
+}
+
 template <Handler H2, Handler H4, Handler H8>
 Threaded by_size(unsigned osize) {
   return osize == 2 ? threaded<H2> : osize == 4 ? threaded<H4> : threaded<H8>;
 }
+template <FastFn F2, FastFn F4, FastFn F8>
+Threaded fast_by_size(unsigned osize) {
+  return osize == 2 ? threaded_fast<F2> : osize == 4 ? threaded_fast<F4> : threaded_fast<F8>;
+}
+
+// Fast (64-bit memory) forms; nullptr where none applies.
+Threaded specialize_mem64(const DecodedInsn& d) {
+  switch (d.op) {
+#define RV_ALU_ROW(N, Op)                                                                                           \
+    case OpId::N##_Eb_Gb: return threaded_fast<fast_alu_eg<Op, 1>>;                                                   \
+    case OpId::N##_Gb_Eb: return threaded_fast<fast_alu_ge<Op, 1>>;                                                   \
+    case OpId::N##_Ev_Gv: return fast_by_size<fast_alu_eg<Op, 2>, fast_alu_eg<Op, 4>, fast_alu_eg<Op, 8>>(d.osize);   \
+    case OpId::N##_Gv_Ev: return fast_by_size<fast_alu_ge<Op, 2>, fast_alu_ge<Op, 4>, fast_alu_ge<Op, 8>>(d.osize);
+    RV_ALU_ROW(ADD, kAdd)
+    RV_ALU_ROW(OR, kOr)
+    RV_ALU_ROW(ADC, kAdc)
+    RV_ALU_ROW(SBB, kSbb)
+    RV_ALU_ROW(AND, kAnd)
+    RV_ALU_ROW(SUB, kSub)
+    RV_ALU_ROW(XOR, kXor)
+    RV_ALU_ROW(CMP, kCmp)
+#undef RV_ALU_ROW
+    case OpId::GRP1_Eb_Ib: return threaded_fast<fast_grp1<1>>;
+    case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return fast_by_size<fast_grp1<2>, fast_grp1<4>, fast_grp1<8>>(d.osize);
+    case OpId::INC_Eb: return threaded_fast<fast_incdec<false, 1>>;
+    case OpId::DEC_Eb: return threaded_fast<fast_incdec<true, 1>>;
+    case OpId::INC_Ev: return fast_by_size<fast_incdec<false, 2>, fast_incdec<false, 4>, fast_incdec<false, 8>>(d.osize);
+    case OpId::DEC_Ev: return fast_by_size<fast_incdec<true, 2>, fast_incdec<true, 4>, fast_incdec<true, 8>>(d.osize);
+    case OpId::MOV_Gb_Eb: return threaded_fast<fast_load<1>>;
+    case OpId::MOV_Eb_Gb: return threaded_fast<fast_store<1>>;
+    case OpId::MOV_Gv_Ev: return fast_by_size<fast_load<2>, fast_load<4>, fast_load<8>>(d.osize);
+    case OpId::MOV_Ev_Gv: return fast_by_size<fast_store<2>, fast_store<4>, fast_store<8>>(d.osize);
+    case OpId::MOV_Eb_Ib: return threaded_fast<fast_store_imm<1>>;
+    case OpId::MOV_Ev_Iz: return fast_by_size<fast_store_imm<2>, fast_store_imm<4>, fast_store_imm<8>>(d.osize);
+    case OpId::MOVZX_Gv_Eb: return fast_by_size<fast_movx<1, 2, false>, fast_movx<1, 4, false>, fast_movx<1, 8, false>>(d.osize);
+    case OpId::MOVZX_Gv_Ew: return fast_by_size<fast_movx<2, 2, false>, fast_movx<2, 4, false>, fast_movx<2, 8, false>>(d.osize);
+    case OpId::MOVSX_Gv_Eb: return fast_by_size<fast_movx<1, 2, true>, fast_movx<1, 4, true>, fast_movx<1, 8, true>>(d.osize);
+    case OpId::MOVSX_Gv_Ew: return fast_by_size<fast_movx<2, 2, true>, fast_movx<2, 4, true>, fast_movx<2, 8, true>>(d.osize);
+    default: return nullptr;
+  }
+}
+
+// Register-only forms; nullptr where none applies.
+Threaded specialize_reg(const DecodedInsn& d) {
+  switch (d.op) {
+#define RV_ALU_ROW(N, Op)                                                                                   \
+    case OpId::N##_Eb_Gb: return threaded<alu_rr_eg<Op, 1>>;                                                  \
+    case OpId::N##_Gb_Eb: return threaded<alu_rr_ge<Op, 1>>;                                                  \
+    case OpId::N##_Ev_Gv: return by_size<alu_rr_eg<Op, 2>, alu_rr_eg<Op, 4>, alu_rr_eg<Op, 8>>(d.osize);      \
+    case OpId::N##_Gv_Ev: return by_size<alu_rr_ge<Op, 2>, alu_rr_ge<Op, 4>, alu_rr_ge<Op, 8>>(d.osize);
+    RV_ALU_ROW(ADD, kAdd)
+    RV_ALU_ROW(OR, kOr)
+    RV_ALU_ROW(ADC, kAdc)
+    RV_ALU_ROW(SBB, kSbb)
+    RV_ALU_ROW(AND, kAnd)
+    RV_ALU_ROW(SUB, kSub)
+    RV_ALU_ROW(XOR, kXor)
+    RV_ALU_ROW(CMP, kCmp)
+#undef RV_ALU_ROW
+    case OpId::GRP1_Eb_Ib: return threaded<grp1_r<1>>;
+    case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return by_size<grp1_r<2>, grp1_r<4>, grp1_r<8>>(d.osize);
+    case OpId::MOV_Ev_Gv: return by_size<mov_rr<2>, mov_rr<4>, mov_rr<8>>(d.osize);
+    case OpId::MOV_Gv_Ev: return by_size<mov_rr_ge<2>, mov_rr_ge<4>, mov_rr_ge<8>>(d.osize);
+    default: return nullptr;
+  }
+}
 }  // namespace
 
-
-Threaded specialize_alu(const DecodedInsn& d) {
+Threaded specialize_alu(const DecodedInsn& d, CpuMode mode) {
+  if (d.mod == 3) {
+    if (Threaded t = specialize_reg(d)) return t;
+  } else if (d.mod != 0xFF && mode == CpuMode::Long64) {
+    if (Threaded t = specialize_mem64(d)) return t;
+  }
   switch (d.op) {
 #define RV_ALU_ROW(N, Op)                                                                                  \
     case OpId::N##_Ev_Gv: return by_size<exec_ALU_E_G<Op, 2>, exec_ALU_E_G<Op, 4>, exec_ALU_E_G<Op, 8>>(d.osize); \

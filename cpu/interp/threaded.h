@@ -30,6 +30,21 @@ inline void threaded_generic(Cpu& c, const Slot* s) {
 
 inline void threaded_stop(Cpu&, const Slot*) {}
 
+// 64-bit-mode fast path with fallback: `Fast(c, d, next_rip)` either completes the
+// instruction without any possible fault and returns true, or changes nothing and returns
+// false, and the full handler then runs through threaded_generic. The fast path makes no
+// out-of-line calls, so these wrappers need no callee-saved registers.
+using FastFn = bool (*)(Cpu&, const DecodedInsn&, u64);
+template <FastFn Fast>
+__attribute__((flatten)) void threaded_fast(Cpu& c, const Slot* s) {
+  const u64 next = c.state().rip + s->d.len;
+  if (RV_UNLIKELY(!Fast(c, s->d, next))) return threaded_generic(c, s);
+  if (RV_LIKELY(c.fast_retire(next))) {
+    ++s;
+    return s->t(c, s);
+  }
+}
+
 using ThreadedTable = Threaded[static_cast<unsigned>(OpId::Count)];
 
 // Registration helpers: a file lists its handlers once in `template <class Set> void
@@ -48,7 +63,7 @@ const Threaded* threaded_table();
 void register_alu_threaded(ThreadedTable& t);       // alu.cpp
 void register_control_threaded(ThreadedTable& t);   // control.cpp
 // Forms specialised on decode-time facts (operand size, condition code): nullptr if none.
-Threaded specialize_alu(const DecodedInsn& d);       // alu.cpp
+Threaded specialize_alu(const DecodedInsn& d, CpuMode mode);   // alu.cpp
 Threaded specialize_control(const DecodedInsn& d);   // control.cpp
 Threaded specialize_shift(const DecodedInsn& d);     // shift.cpp
 
