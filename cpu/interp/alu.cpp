@@ -339,6 +339,15 @@ template <unsigned S> void grp1_r(Cpu& c, const DecodedInsn& d) {
   u64 r = alu(c, op, S, c.read_reg(d.rm, S, d.rex), d.imm & Cpu::mask_of(S));
   if (op != kCmp) c.write_reg(d.rm, S, d.rex, r);
 }
+template <bool Dec, unsigned S> void incdec_r(Cpu& c, const DecodedInsn& d) {
+  bool cf = c.cf();
+  u64 a = c.read_reg(d.rm, S, d.rex);
+  u64 res = (Dec ? a - 1 : a + 1) & Cpu::mask_of(S);
+  c.write_reg(d.rm, S, d.rex, res);
+  CpuState& st = c.state();
+  st.rflags = cf ? (st.rflags | kFlagCF) : (st.rflags & ~kFlagCF);
+  c.set_lazy(Dec ? LazyOp::Dec : LazyOp::Inc, static_cast<u8>(S), res, a, 1);
+}
 template <unsigned S> void mov_rr(Cpu& c, const DecodedInsn& d) { c.write_reg(d.rm, S, d.rex, c.read_reg(d.reg, S, d.rex)); }
 template <unsigned S> void mov_rr_ge(Cpu& c, const DecodedInsn& d) { c.write_reg(d.reg, S, d.rex, c.read_reg(d.rm, S, d.rex)); }
 
@@ -479,6 +488,10 @@ Threaded specialize_reg(const DecodedInsn& d) {
 #undef RV_ALU_ROW
     case OpId::GRP1_Eb_Ib: return threaded<grp1_r<1>>;
     case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return by_size<grp1_r<2>, grp1_r<4>, grp1_r<8>>(d.osize);
+    case OpId::INC_Eb: return threaded<incdec_r<false, 1>>;
+    case OpId::DEC_Eb: return threaded<incdec_r<true, 1>>;
+    case OpId::INC_Ev: return by_size<incdec_r<false, 2>, incdec_r<false, 4>, incdec_r<false, 8>>(d.osize);
+    case OpId::DEC_Ev: return by_size<incdec_r<true, 2>, incdec_r<true, 4>, incdec_r<true, 8>>(d.osize);
     case OpId::MOV_Ev_Gv: return by_size<mov_rr<2>, mov_rr<4>, mov_rr<8>>(d.osize);
     case OpId::MOV_Gv_Ev: return by_size<mov_rr_ge<2>, mov_rr_ge<4>, mov_rr_ge<8>>(d.osize);
     default: return nullptr;

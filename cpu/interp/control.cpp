@@ -187,9 +187,19 @@ void exec_JCC_t(Cpu& c, const DecodedInsn& d) {
   c.state().rip = target;
 }
 
+// 64-bit Jcc as a fast branch: no insn_start bookkeeping; a non-canonical target bails out
+// to the full handler, which raises #GP.
+template <u8 CC>
+u64 fast_jcc64(Cpu& c, const DecodedInsn& d, u64 next) {
+  if (!eval_cond(c.state(), CC)) return next;
+  u64 target = next + d.imm;
+  return static_cast<u64>(static_cast<i64>(target << 16) >> 16) == target ? target : kBail;
+}
+
 template <size_t... I>
 constexpr std::array<Threaded, 32> make_jcc_table(std::index_sequence<I...>) {
-  return {threaded<exec_JCC_t<static_cast<u8>(I & 15), (I >> 4) != 0>>...};
+  return {(I >> 4) ? threaded_branch<fast_jcc64<static_cast<u8>(I & 15)>>
+                   : threaded<exec_JCC_t<static_cast<u8>(I & 15), false>>...};
 }
 constexpr auto kJccTable = make_jcc_table(std::make_index_sequence<32>{});
 }  // namespace

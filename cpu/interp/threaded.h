@@ -2,26 +2,26 @@
 // and tail-calls the next slot. Each wrapper thus ends in its own indirect jump, which the
 // host's branch predictor can learn per guest instruction (where one shared dispatch loop
 // mispredicts constantly). Handlers without a wrapper run through threaded_generic.
-// Without tail-call optimisation this stays correct: a block has at most 64 slots, so the
-// call depth is bounded.
+// Without tail-call optimisation this stays correct: a block has at most 64 slots, and
+// chain_sentinel bounds how many blocks follow each other, so the call depth is bounded.
 #pragma once
 #include "cpu/cpu.h"
 
 namespace rv::interp {
 
-template <Handler F>
-__attribute__((flatten)) void threaded(Cpu& c, const Slot* s) {
+inline void threaded_generic(Cpu& c, const Slot* s) {
   c.insn_begin(s->d.len);
-  F(c, s->d);
+  s->h(c, s->d);
   if (RV_LIKELY(c.insn_end())) {
     ++s;
     return s->t(c, s);
   }
 }
 
-inline void threaded_generic(Cpu& c, const Slot* s) {
+template <Handler F>
+__attribute__((flatten)) void threaded(Cpu& c, const Slot* s) {
   c.insn_begin(s->d.len);
-  s->h(c, s->d);
+  F(c, s->d);
   if (RV_LIKELY(c.insn_end())) {
     ++s;
     return s->t(c, s);
@@ -40,6 +40,21 @@ __attribute__((flatten)) void threaded_fast(Cpu& c, const Slot* s) {
   const u64 next = c.state().rip + s->d.len;
   if (RV_UNLIKELY(!Fast(c, s->d, next))) return threaded_generic(c, s);
   if (RV_LIKELY(c.fast_retire(next))) {
+    ++s;
+    return s->t(c, s);
+  }
+}
+
+// The same for near branches in 64-bit mode: `Fn(c, d, next_rip)` returns the new RIP, or
+// kBail (non-canonical, so never a valid result) to run the full handler instead, which
+// raises the fault the fast path does not.
+constexpr u64 kBail = 0x8000000000000000ull;
+using FastBranchFn = u64 (*)(Cpu&, const DecodedInsn&, u64);
+template <FastBranchFn Fn>
+__attribute__((flatten)) void threaded_branch(Cpu& c, const Slot* s) {
+  const u64 target = Fn(c, s->d, c.state().rip + s->d.len);
+  if (RV_UNLIKELY(target == kBail)) return threaded_generic(c, s);
+  if (RV_LIKELY(c.fast_retire(target))) {
     ++s;
     return s->t(c, s);
   }
