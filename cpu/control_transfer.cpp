@@ -99,6 +99,21 @@ void task_transfer(Cpu& cpu, u16 sel, u64 d, TaskSource src) {
   task_switch(cpu, tss_sel, tss, src, false, 0, 0);
 }
 
+// The code segment a far RET or IRET returns to (SDM Vol.2 RET and IRET, "RETURN-TO-SAME/
+// OUTER-PRIVILEGE-LEVEL"): a non-null code selector with RPL >= CPL, DPL rules by conformity,
+// present, not L+D. Returns whether it is a 64-bit segment; `d`/`addr`: descriptor and address.
+bool check_return_cs(Cpu& cpu, u16 sel, u64& d, u64& addr) {
+  const u16 err = sel & 0xFFFC;
+  const u8 rpl = sel & 3;
+  if (err == 0) cpu.fault(kGP, 0);
+  if (!fetch_descriptor(cpu, sel, d, &addr)) cpu.fault(kGP, err);
+  if (!desc::is_code(d) || rpl < cpu.cpl()) cpu.fault(kGP, err);
+  if (desc::is_conforming(d) ? desc::dpl(d) > rpl : desc::dpl(d) != rpl) cpu.fault(kGP, err);
+  if (!desc::present(d)) cpu.fault(kNP, err);
+  if (lma(cpu) && desc::code_l(d) && desc::code_d(d)) cpu.fault(kGP, err);
+  return lma(cpu) && desc::code_l(d);
+}
+
 }  // namespace
 
 void Cpu::far_jump(u16 sel, u64 off, unsigned osize) {
@@ -261,16 +276,9 @@ void Cpu::far_return(unsigned osize, u16 pop_extra) {
     mode_changed();
     return;
   }
-  const u16 err = sel & 0xFFFC;
   const u8 rpl = sel & 3;
-  if (err == 0) fault(kGP, 0);
   u64 d, addr;
-  if (!fetch_descriptor(*this, sel, d, &addr)) fault(kGP, err);
-  if (!desc::is_code(d) || rpl < m_cpl) fault(kGP, err);
-  if (desc::is_conforming(d) ? desc::dpl(d) > rpl : desc::dpl(d) != rpl) fault(kGP, err);
-  if (!desc::present(d)) fault(kNP, err);
-  if (lma(*this) && desc::code_l(d) && desc::code_d(d)) fault(kGP, err);
-  const bool target64 = lma(*this) && desc::code_l(d);
+  const bool target64 = check_return_cs(*this, sel, d, addr);
   if (rpl == m_cpl) {
     u64 ip = checked_target(*this, d, off, osize);
     r.skip(pop_extra);
@@ -375,16 +383,9 @@ void Cpu::iret(unsigned osize) {
     mode_changed();
     return;
   }
-  const u16 err = sel & 0xFFFC;
   const u8 rpl = sel & 3;
-  if (err == 0) fault(kGP, 0);
   u64 d, addr;
-  if (!fetch_descriptor(*this, sel, d, &addr)) fault(kGP, err);
-  if (!desc::is_code(d) || rpl < m_cpl) fault(kGP, err);
-  if (desc::is_conforming(d) ? desc::dpl(d) > rpl : desc::dpl(d) != rpl) fault(kGP, err);
-  if (!desc::present(d)) fault(kNP, err);
-  if (lma(*this) && desc::code_l(d) && desc::code_d(d)) fault(kGP, err);
-  const bool target64 = lma(*this) && desc::code_l(d);
+  const bool target64 = check_return_cs(*this, sel, d, addr);
 
   u64 mask = kBase;
   if (m_cpl <= iopl) mask |= kFlagIF;

@@ -9,7 +9,9 @@
 namespace rv::interp {
 namespace {
 
-enum AluOp : u8 { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp };
+enum AluOp : u8 { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp };   // ModRM.reg of group 1
+// The eight two-operand ALU operations, for the tables below: M(mnemonic, AluOp).
+#define RV_FOR_EACH_ALU_OP(M) M(ADD, kAdd) M(OR, kOr) M(ADC, kAdc) M(SBB, kSbb) M(AND, kAnd) M(SUB, kSub) M(XOR, kXor) M(CMP, kCmp)
 
 // `a op b` at `size` bytes and the lazy-flags record it produces. Callers store the result
 // first and record the flags after, so a faulting store leaves RFLAGS untouched.
@@ -440,14 +442,7 @@ Threaded specialize_mem64(const DecodedInsn& d) {
     case OpId::N##_Gb_Eb: return threaded_fast<fast_alu_ge<Op, 1>>;                                                   \
     case OpId::N##_Ev_Gv: return fast_by_size<fast_alu_eg<Op, 2>, fast_alu_eg<Op, 4>, fast_alu_eg<Op, 8>>(d.osize);   \
     case OpId::N##_Gv_Ev: return fast_by_size<fast_alu_ge<Op, 2>, fast_alu_ge<Op, 4>, fast_alu_ge<Op, 8>>(d.osize);
-    RV_ALU_ROW(ADD, kAdd)
-    RV_ALU_ROW(OR, kOr)
-    RV_ALU_ROW(ADC, kAdc)
-    RV_ALU_ROW(SBB, kSbb)
-    RV_ALU_ROW(AND, kAnd)
-    RV_ALU_ROW(SUB, kSub)
-    RV_ALU_ROW(XOR, kXor)
-    RV_ALU_ROW(CMP, kCmp)
+    RV_FOR_EACH_ALU_OP(RV_ALU_ROW)
 #undef RV_ALU_ROW
     case OpId::GRP1_Eb_Ib: return threaded_fast<fast_grp1<1>>;
     case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return fast_by_size<fast_grp1<2>, fast_grp1<4>, fast_grp1<8>>(d.osize);
@@ -477,14 +472,7 @@ Threaded specialize_reg(const DecodedInsn& d) {
     case OpId::N##_Gb_Eb: return threaded<alu_rr_ge<Op, 1>>;                                                  \
     case OpId::N##_Ev_Gv: return by_size<alu_rr_eg<Op, 2>, alu_rr_eg<Op, 4>, alu_rr_eg<Op, 8>>(d.osize);      \
     case OpId::N##_Gv_Ev: return by_size<alu_rr_ge<Op, 2>, alu_rr_ge<Op, 4>, alu_rr_ge<Op, 8>>(d.osize);
-    RV_ALU_ROW(ADD, kAdd)
-    RV_ALU_ROW(OR, kOr)
-    RV_ALU_ROW(ADC, kAdc)
-    RV_ALU_ROW(SBB, kSbb)
-    RV_ALU_ROW(AND, kAnd)
-    RV_ALU_ROW(SUB, kSub)
-    RV_ALU_ROW(XOR, kXor)
-    RV_ALU_ROW(CMP, kCmp)
+    RV_FOR_EACH_ALU_OP(RV_ALU_ROW)
 #undef RV_ALU_ROW
     case OpId::GRP1_Eb_Ib: return threaded<grp1_r<1>>;
     case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return by_size<grp1_r<2>, grp1_r<4>, grp1_r<8>>(d.osize);
@@ -510,14 +498,7 @@ Threaded specialize_alu(const DecodedInsn& d, CpuMode mode) {
     case OpId::N##_Ev_Gv: return by_size<exec_ALU_E_G<Op, 2>, exec_ALU_E_G<Op, 4>, exec_ALU_E_G<Op, 8>>(d.osize); \
     case OpId::N##_Gv_Ev: return by_size<exec_ALU_G_E<Op, 2>, exec_ALU_G_E<Op, 4>, exec_ALU_G_E<Op, 8>>(d.osize); \
     case OpId::N##_rAX_Iz: return by_size<exec_ALU_A_I<Op, 2>, exec_ALU_A_I<Op, 4>, exec_ALU_A_I<Op, 8>>(d.osize);
-    RV_ALU_ROW(ADD, kAdd)
-    RV_ALU_ROW(OR, kOr)
-    RV_ALU_ROW(ADC, kAdc)
-    RV_ALU_ROW(SBB, kSbb)
-    RV_ALU_ROW(AND, kAnd)
-    RV_ALU_ROW(SUB, kSub)
-    RV_ALU_ROW(XOR, kXor)
-    RV_ALU_ROW(CMP, kCmp)
+    RV_FOR_EACH_ALU_OP(RV_ALU_ROW)
 #undef RV_ALU_ROW
     case OpId::GRP1_Ev_Iz: case OpId::GRP1_Ev_Ib: return by_size<grp1_s<2>, grp1_s<4>, grp1_s<8>>(d.osize);
     case OpId::INC_Ev: return by_size<incdec_s<false, false, 2>, incdec_s<false, false, 4>, incdec_s<false, false, 8>>(d.osize);
@@ -544,14 +525,7 @@ void register_all(Set set) {
   RV_SET(N##_Gv_Ev, (Sized<GE, Op>::run));                                \
   RV_SET(N##_AL_Ib, (exec_ALU_A_I<Op, 1>));                               \
   RV_SET(N##_rAX_Iz, (Sized<AI, Op>::run));
-  RV_ALU_SET(ADD, kAdd)
-  RV_ALU_SET(OR, kOr)
-  RV_ALU_SET(ADC, kAdc)
-  RV_ALU_SET(SBB, kSbb)
-  RV_ALU_SET(AND, kAnd)
-  RV_ALU_SET(SUB, kSub)
-  RV_ALU_SET(XOR, kXor)
-  RV_ALU_SET(CMP, kCmp)
+  RV_FOR_EACH_ALU_OP(RV_ALU_SET)
 #undef RV_ALU_SET
   RV_SET(GRP1_Eb_Ib, (exec_GRP1_Eb_Ib));
   RV_SET(GRP1_Eb_Ib82, (exec_GRP1_Eb_Ib));
