@@ -453,10 +453,10 @@ void Cpu::step_traced() {
 }
 
 StopReason Cpu::run(u64 max_insns) {
-  const u64 end = m_s.icount + max_insns;
   m_stop_requested = false;
-  m_budget_end = end;
+  m_budget_end = m_s.icount + max_insns;   // limit_run_to() may lower it while we run
   while (true) {
+    const u64 end = m_budget_end;
     if (m_triple) return StopReason::TripleFault;
     if (m_stop_requested) { m_stop_requested = false; return StopReason::Requested; }
     if (m_s.icount >= end) return StopReason::Budget;
@@ -488,7 +488,7 @@ StopReason Cpu::run(u64 max_insns) {
         m_chain_depth = 0;
         m_last_block = nullptr;
         s->t(*this, s);
-        if (m_block_abort || m_s.icount >= end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
+        if (m_block_abort || m_s.icount >= m_budget_end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
         if (!m_last_block) break;
         m_insn_start = m_s.rip;
         b = next_block(m_last_block);

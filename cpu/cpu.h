@@ -97,6 +97,15 @@ class Cpu {
   void state_changed();                   // call after editing state(): rebuilds derived data
   StopReason run(u64 max_insns);
   void request_stop() { m_stop_requested = true; abort_block(); }
+  // Ends the current run() once `icount` instructions have retired in total (never later than
+  // the budget it was given): the board calls it when a device schedules an event earlier
+  // than the slice's end. run() then returns StopReason::Budget.
+  void limit_run_to(u64 icount) {
+    if (icount < m_budget_end) {
+      m_budget_end = std::max(icount, m_s.icount + 1);
+      m_stop_at = std::min(m_stop_at, m_budget_end);
+    }
+  }
   void set_intr(bool level) { m_intr = level; }          // INTR pin (from the PIC/APIC)
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; }

@@ -34,6 +34,15 @@ Pc::Pc(PcConfig cfg)
   check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);
   map_memory();
   wire();
+  // One clock: devices read the scheduler's time, the TSC reads the same, and an event
+  // scheduled earlier than the running slice's end shortens the slice so it fires on time.
+  m_sched.set_time_source([this] { return now(); });
+  m_sched.set_deadline_listener([this](Nanos when) {
+    Nanos t = now();
+    u64 insns = when > t ? (when - t + kNsPerInsn - 1) / kNsPerInsn : 0;
+    m_cpu.limit_run_to(m_cpu.state().icount + insns);
+  });
+  m_cpu.set_tsc_source([this] { return now(); });
   reset();
 }
 
@@ -102,9 +111,16 @@ RunResult Pc::run() {
         return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");
       slice = std::min(slice, m_cfg.max_insns - res.guest_insns);
     }
+    // Run to the next device deadline at most, so events fire at their exact time.
+    const Nanos deadline = m_sched.next_deadline();
+    if (deadline != kNever) {
+      const Nanos t = now();
+      slice = std::min<u64>(slice, deadline > t ? std::max<u64>(1, (deadline - t) / kNsPerInsn) : 1);
+    }
     const u64 before = m_cpu.state().icount;
     const StopReason why = m_cpu.run(slice);
     res.guest_insns += m_cpu.state().icount - before;
+    m_sched.run_until(now());
 
     switch (why) {
       case StopReason::Budget:
@@ -123,10 +139,16 @@ RunResult Pc::run() {
         break;
       case StopReason::Halted:
         return finish(StopKind::Halted, kExitHalted, "guest halted with interrupts disabled");
-      case StopReason::HaltIdle:
-        // No device can raise an interrupt yet (no timer), so nothing will ever wake it.
-        return finish(StopKind::HaltIdle, kExitHalted,
-                      "guest halted with interrupts enabled, but no device can interrupt it yet");
+      case StopReason::HaltIdle: {
+        // Interrupts are enabled: jump virtual time to the next event instead of spinning.
+        const Nanos next = m_sched.next_deadline();
+        if (next == kNever)
+          return finish(StopKind::HaltIdle, kExitHalted,
+                        "guest halted with interrupts enabled and no device event pending");
+        if (next > now()) m_idle_ns += next - now();
+        m_sched.run_until(now());
+        break;
+      }
       case StopReason::TripleFault:
         if (m_cfg.on_triple_fault == TripleFaultAction::Stop)
           return finish(StopKind::TripleFault, kExitTripleFault, triple_fault_text());

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "cpu/cpu.h"
+#include "memory/scheduler.h"
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
 #include "devices/port92.h"
@@ -55,6 +56,12 @@ class Pc {
   void reset();                       // power-on reset of the CPU and the devices
 
   Cpu& cpu() { return m_cpu; }
+  Scheduler& scheduler() { return m_sched; }
+  // Virtual time (DESIGN.md decision 7): nanoseconds since power-on, a pure function of the
+  // retired instruction count (kNsPerInsn each) plus the time skipped while the CPU was
+  // halted waiting for an event. The TSC counts nanoseconds (a 1 GHz TSC).
+  Nanos now() const { return m_cpu.state().icount * kNsPerInsn + m_idle_ns; }
+  static constexpr Nanos kNsPerInsn = 1;
   PhysMemory& memory() { return m_mem; }
   IoBus& io() { return m_io; }
   const PcConfig& config() const { return m_cfg; }
@@ -75,6 +82,8 @@ class Pc {
   Port92 m_port92;
   PostPort m_post;
   Cpu m_cpu;
+  Scheduler m_sched;
+  Nanos m_idle_ns = 0;           // virtual time skipped by halts (see now())
   bool m_exit_requested = false;
   bool m_reset_requested = false;
 };

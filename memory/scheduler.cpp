@@ -13,6 +13,7 @@ Scheduler::EventId Scheduler::register_event(std::string name, Callback cb) {
 }
 
 void Scheduler::schedule_at(EventId id, Nanos when, u64 payload) {
+  if (m_on_earlier_deadline && when < next_deadline()) m_on_earlier_deadline(when);
   Event& e = m_events[id];
   e.when = when;
   e.payload = payload;
@@ -39,7 +40,7 @@ Nanos Scheduler::next_deadline() const {
 }
 
 void Scheduler::run_until(Nanos now) {
-  if (now > m_now) m_now = now;
+  m_now = std::max({m_now, now, m_source ? m_source() : 0});
   for (;;) {
     EventId i = earliest();
     if (i == ~0u || m_events[i].when > m_now) return;

@@ -10,6 +10,7 @@
 // Where the time comes from is the board's choice: in deterministic mode it is derived from
 // the executed instruction count; in realtime mode from the host clock (frontends/ only).
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -33,12 +34,19 @@ class Scheduler {
 
   // An event has at most one pending occurrence: scheduling it again replaces the old one.
   void schedule_at(EventId id, Nanos when, u64 payload = 0);
-  void schedule_in(EventId id, Nanos delta, u64 payload = 0) { schedule_at(id, m_now + delta, payload); }
+  void schedule_in(EventId id, Nanos delta, u64 payload = 0) { schedule_at(id, now() + delta, payload); }
   void cancel(EventId id);
   bool pending(EventId id) const { return m_events[id].when != kNever; }
   Nanos deadline(EventId id) const { return m_events[id].when; }
 
-  Nanos now() const { return m_now; }
+  // The current time. With a time source (the board's clock: e.g. derived from the CPU's
+  // instruction count) it is read live, so a device accessed in the middle of a CPU slice
+  // sees the exact time; without one it is the time of the last run_until().
+  Nanos now() const { return m_source ? std::max(m_now, m_source()) : m_now; }
+  void set_time_source(std::function<Nanos()> source) { m_source = std::move(source); }
+  // Called when an event is scheduled earlier than every pending one, so the board can end
+  // a CPU slice that would run past the new deadline.
+  void set_deadline_listener(std::function<void(Nanos)> fn) { m_on_earlier_deadline = std::move(fn); }
   Nanos next_deadline() const;   // kNever when nothing is pending
   // Advances time to `now` (never backwards) and fires every event due by then, in order.
   // A callback may schedule or cancel events, including ones due at or before `now`.
@@ -68,6 +76,8 @@ class Scheduler {
   EventId earliest() const;   // pending event with the smallest (when, seq); ~0u if none
 
   std::vector<Event> m_events;
+  std::function<Nanos()> m_source;
+  std::function<void(Nanos)> m_on_earlier_deadline;
   Nanos m_now = 0;
   u64 m_seq = 0;
 };
