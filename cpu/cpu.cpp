@@ -170,6 +170,7 @@ void Cpu::reset() {
   m_s.dr[7] = 0x400;
   m_triple = false;
   m_triple_msg.clear();
+  m_a20_mask = ~0ull;   // the board re-applies its gates after a reset
   state_changed();
 }
 

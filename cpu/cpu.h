@@ -110,6 +110,13 @@ class Cpu {
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; }
   void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }
+  // The A20 gate (port 0x92, i8042): closed, physical address bit 20 reads as 0, so real-mode
+  // addresses wrap at 1 MiB as on an 8086. Flushes the TLB: every translation may change.
+  void set_a20(bool open) {
+    u64 mask = open ? ~0ull : ~(1ull << 20);
+    if (mask != m_a20_mask) { m_a20_mask = mask; tlb_flush(true); }
+  }
+  bool a20() const { return m_a20_mask == ~0ull; }
   void set_trace(TraceHook* t) { m_trace = t; }
   const std::string& triple_fault_message() const { return m_triple_msg; }
   PhysMemory& mem() { return m_mem; }
@@ -406,6 +413,7 @@ class Cpu {
   bool m_intr = false;
   u64 m_budget_end = ~0ull;
   u64 m_stop_at = ~0ull;     // m_budget_end, or 0 after abort_block() (see insn_end)
+  u64 m_a20_mask = ~0ull;     // physical address mask of the A20 gate (set_a20)
   u64 m_ip_mask = 0xFFFF;    // IP/EIP/RIP width of the code segment (16-bit IP wraps)
   u64 m_epoch = 1;
   Block* m_last_block = nullptr;   // the block whose sentinel returned to run()

@@ -161,11 +161,12 @@ u64 Cpu::translate(u64 la, Access acc, bool user) {
   if (long64() && RV_UNLIKELY(static_cast<u64>(static_cast<i64>(la << 16) >> 16) != la)) fault(kGP, 0);
   if (!(m_s.cr0 & kCr0Pg)) {
     // No paging: identity. Outside long mode linear addresses are 32 bits.
-    tlb_fill(la, la, user, true, true, false, true, acc);
-    return la;
+    u64 pa = la & m_a20_mask;
+    tlb_fill(la, pa, user, true, true, false, true, acc);
+    return pa;
   }
   bool w, x, g, dirty;
-  u64 pa = walk(la, acc, user, w, x, g, dirty);
+  u64 pa = walk(la, acc, user, w, x, g, dirty) & m_a20_mask;
   tlb_fill(la, pa, user, w, x, g, dirty, acc);
   return pa;
 }

@@ -28,7 +28,8 @@ Pc::Pc(PcConfig cfg)
     : m_cfg(std::move(cfg)),
       m_mem(checked_ram(m_cfg.ram_bytes)),
       m_debug_exit([this](u32) { m_exit_requested = true; m_cpu.request_stop(); }),
-      m_port92([this] { m_reset_requested = true; m_cpu.request_stop(); }),
+      m_port92([this] { m_reset_requested = true; m_cpu.request_stop(); },
+               [this](bool open) { m_cpu.set_a20(open); }),
       m_cpu(m_mem, m_io) {
   if (!m_cfg.bios) throw ConfigError("no BIOS image given");
   check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);

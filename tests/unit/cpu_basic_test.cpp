@@ -45,4 +45,19 @@ TEST(CpuBasic, SelfModifyingCodeSeesNewBytes) {
   EXPECT_EQ(env.cpu.state().gpr[RAX] & 0xFFFF, 0x4242u);
 }
 
+TEST(CpuBasic, ClosedA20GateWrapsAtOneMebibyte) {
+  CpuEnv env;
+  // mov ax, 0xFFFF ; mov ds, ax ; mov al, [0x0020]   (linear 0x100010)
+  env.real_mode_code(0x1000, {0xB8, 0xFF, 0xFF, 0x8E, 0xD8, 0xA0, 0x20, 0x00});
+  env.mem.write(0x000010, 0x11, 1);
+  env.mem.write(0x100010, 0x22, 1);
+  env.cpu.set_a20(false);
+  EXPECT_EQ(env.run(), StopReason::Halted);
+  EXPECT_EQ(env.cpu.state().gpr[RAX] & 0xFF, 0x11u);   // wrapped to 0x000010
+  env.real_mode_code(0x1000, {0xB8, 0xFF, 0xFF, 0x8E, 0xD8, 0xA0, 0x20, 0x00});
+  env.cpu.set_a20(true);
+  EXPECT_EQ(env.run(), StopReason::Halted);
+  EXPECT_EQ(env.cpu.state().gpr[RAX] & 0xFF, 0x22u);
+}
+
 }  // namespace rv::test

@@ -23,6 +23,7 @@ struct CpuEnv {
     s.seg[CS] = Segment{0, 0x9B, 0xFFFF, 0};
     s.rip = at;
     s.gpr[RSP] = 0x8000;
+    s.halted = false;   // a previous run may have ended on the HLT
     cpu.state_changed();
   }
   StopReason run(u64 n = 1000) { return cpu.run(n); }

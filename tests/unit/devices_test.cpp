@@ -1,6 +1,8 @@
 // Register-level tests of the small devices, each alone (no CPU, no board).
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "devices/char_sink.h"
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
@@ -51,14 +53,16 @@ TEST(Port92, ResetOnRisingEdgeOfBitZero) {
   EXPECT_EQ(resets, 2);
 }
 
-TEST(Port92, A20StaysOpenWhenGuestClosesIt) {
-  set_log_quiet(true);
-  Port92 p(nullptr);
-  unsigned before = gap_count(GapKind::Unimplemented);
+TEST(Port92, A20GateFollowsBitOne) {
+  std::vector<bool> gate;
+  Port92 p(nullptr, [&](bool open) { gate.push_back(open); });
   p.io_write(0, 0x08, 1);   // A20 bit clear, lock bit set
-  EXPECT_EQ(p.io_read(0, 1), 0x08u | Port92::kA20);
-  EXPECT_EQ(gap_count(GapKind::Unimplemented), before + 1);
-  set_log_quiet(false);
+  EXPECT_EQ(p.io_read(0, 1), 0x08u);
+  EXPECT_FALSE(p.a20());
+  p.io_write(0, 0x08, 1);   // no change: no callback
+  p.io_write(0, Port92::kA20, 1);
+  EXPECT_TRUE(p.a20());
+  EXPECT_EQ(gate, (std::vector<bool>{false, true}));
 }
 
 TEST(PostPort, RemembersLastCode) {
