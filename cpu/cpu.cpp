@@ -335,6 +335,7 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     DecodedInsn d;
     DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
     if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
+    if (RV_UNLIKELY(!m_features.all())) restrict_to_features(m_features, m_mode, d);   // --cpu model
     blk->insns.push_back({select_threaded(d, m_mode), select_handler(d), d});
     off += d.len;
     bool ends = kEndsBlock.t[static_cast<unsigned>(d.op)] || (d.rep && is_string_op(d.op));
@@ -375,6 +376,7 @@ void Cpu::exec_one_uncached() {
     fault(kGP, 0);
   }
   if (!long64() && m_s.rip + d.len - 1 > m_s.seg[CS].limit) fault(kGP, 0);
+  if (RV_UNLIKELY(!m_features.all())) restrict_to_features(m_features, m_mode, d);   // --cpu model
   if (m_trace) m_trace->before(*this, m_s.rip, bytes, d.len);
   m_s.rip += d.len;
   select_handler(d)(*this, d);

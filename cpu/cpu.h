@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "cpu/decoder/decoder.h"
 #include "cpu/flags.h"
 #include "cpu/state.h"
@@ -83,6 +84,21 @@ class TraceHook {
   virtual void exception(const Cpu& cpu, u8 vector, bool has_error, u32 error) {}
 };
 
+// What the CPU needs from the board for the parts of a processor package that are devices
+// here (the local APIC): DESIGN.md keeps cpu/ from knowing any device, so the board answers
+// through this interface. Every method has a default for a board without such devices.
+class CpuPlatform {
+ public:
+  virtual ~CpuPlatform() = default;
+  // MSRs the core does not model (x2APIC 0x800-0x8FF, IA32_TSC_DEADLINE 0x6E0): true when
+  // the board handled the access; false raises #GP(0) as for any unknown MSR.
+  virtual bool platform_read_msr(u32 index, u64& value) { return false; }
+  virtual bool platform_write_msr(u32 index, u64 value) { return false; }
+  // MOV to CR8 (the local APIC's TPR[7:4], SDM Vol.3A §10.8.6.1) and IA32_APIC_BASE writes.
+  virtual void tpr_written(u64 cr8) {}
+  virtual void apic_base_written(u64 value) {}
+};
+
 class Cpu {
  public:
   Cpu(PhysMemory& mem, IoBus& io);
@@ -110,6 +126,8 @@ class Cpu {
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; }
   void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }
+  void set_platform(CpuPlatform* p) { m_platform = p; }
+  CpuPlatform* platform() const { return m_platform; }
   // The A20 gate (port 0x92, i8042): closed, physical address bit 20 reads as 0, so real-mode
   // addresses wrap at 1 MiB as on an 8086. Flushes the TLB: every translation may change.
   void set_a20(bool open) {
@@ -337,6 +355,9 @@ class Cpu {
   bool read_msr(u32 index, u64& value);           // false: #GP
   bool write_msr(u32 index, u64 value);
   void cpuid(u32 leaf, u32 subleaf, u32 out[4]) const;
+  // The CPU model (--cpu): CPUID and instruction availability. Set before the first run().
+  void set_features(const CpuFeatures& f) { m_features = f; }
+  const CpuFeatures& features() const { return m_features; }
 
   // ---- execution control used by handlers ----
   void end_block() { abort_block(); }      // stop the current block after this insn
@@ -406,6 +427,7 @@ class Cpu {
   TlbEntry* m_tlb_cur = m_tlb[0];   // == m_tlb[m_tlb_user]
   TlbEntry m_tlb[3][kTlbSize];
   bool m_tlb_has_large = false;
+  CpuFeatures m_features;    // the CPU model (cpu_features.h)
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
   bool m_block_abort = false;
@@ -425,6 +447,7 @@ class Cpu {
   std::function<u8()> m_intr_ack;
   std::function<u64()> m_tsc_source;
   TraceHook* m_trace = nullptr;
+  CpuPlatform* m_platform = nullptr;
   std::unique_ptr<BlockCache> m_blocks;
 };
 

@@ -4,7 +4,8 @@
 // checks (SDM Vol.2 MOV-Control Registers, Vol.3A §2.5, §9.8.5 for IA-32e activation), and
 // flush the TLB as hardware does (SDM Vol.3A §4.10.4.1).
 //
-// CPUID advertises exactly what the integer/system core implements (no x87/SSE yet).
+// CPUID advertises exactly what is implemented, filtered by the CPU model (CpuFeatures, the
+// --cpu option): the integer/system core, x87, MMX, SSE..SSE4.2, POPCNT, XSAVE for x87|SSE.
 #include <cstring>
 
 #include "cpu/descriptor.h"
@@ -14,7 +15,7 @@ namespace rv {
 namespace {
 
 constexpr u64 kCr4Allowed = kCr4Tsd | kCr4De | kCr4Pse | kCr4Pae | kCr4Mce | kCr4Pge | kCr4Pce | kCr4Osfxsr |
-                            kCr4Osxmmexcpt | kCr4Pcide;
+                            kCr4Osxmmexcpt | kCr4Pcide;   // + OSXSAVE when the model has XSAVE
 constexpr unsigned kPhysBits = 40;
 constexpr u64 kPhysMask = (1ull << kPhysBits) - 1;
 
@@ -83,7 +84,8 @@ void Cpu::set_cr3(u64 v) {
 
 void Cpu::set_cr4(u64 v) {
   const u64 old = m_s.cr4;
-  if (v & ~kCr4Allowed) fault(kGP, 0);
+  const u64 allowed = kCr4Allowed | (m_features.xsave ? kCr4Osxsave : 0);
+  if (v & ~allowed) fault(kGP, 0);
   if ((m_s.efer & kEferLma) && !(v & kCr4Pae)) fault(kGP, 0);
   if ((v & kCr4Pcide) && !(old & kCr4Pcide)) {
     if (!(m_s.efer & kEferLma) || (m_s.cr3 & 0xFFF)) fault(kGP, 0);
@@ -132,7 +134,7 @@ bool Cpu::read_msr(u32 index, u64& value) {
     case msr::kKernelGsBase: value = m_s.kernel_gs_base; return true;
     case msr::kTscAux: value = m_s.tsc_aux; return true;
     case kMsrBiosSignId: value = 0; return true;
-    default: return false;
+    default: return m_platform && m_platform->platform_read_msr(index, value);
   }
 }
 
@@ -157,6 +159,7 @@ bool Cpu::write_msr(u32 index, u64 v) {
       // BSP (8), x2APIC enable (10) not supported, global enable (11), base (12..39).
       if (v & ~(0x900ull | (kPhysMask & ~0xFFFull))) return false;
       m_s.apic_base = v;
+      if (m_platform) m_platform->apic_base_written(v);
       return true;
     case msr::kMtrrCap: return false;
     case msr::kSysenterCs: m_s.sysenter_cs = v & 0xFFFFFFFF; return true;
@@ -206,13 +209,16 @@ bool Cpu::write_msr(u32 index, u64 v) {
       m_s.tsc_aux = v;
       return true;
     case kMsrBiosSignId: return true;
-    default: return false;
+    default: return m_platform && m_platform->platform_write_msr(index, v);
   }
 }
 
-// CPUID (SDM Vol.2 CPUID, Table 3-8). GenuineIntel family 6 model 0x3A stepping 9.
+// CPUID (SDM Vol.2 CPUID, Table 3-8). GenuineIntel family 6 model 0x3A stepping 9 (Ivy
+// Bridge: a signature every x86-64 kernel knows; features come from the bits, not the model).
 void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
-  constexpr u32 kMaxBasic = 7, kMaxExt = 0x80000008;
+  constexpr u32 kMaxBasic = 0xD, kMaxExt = 0x80000008;
+  const CpuFeatures& f = m_features;
+  auto bit = [](bool on, unsigned n) { return on ? 1u << n : 0u; };
   out[0] = out[1] = out[2] = out[3] = 0;
   // Intel: leaves above the maximum return the highest basic leaf's data.
   if ((leaf > kMaxBasic && leaf < 0x80000000) || leaf > kMaxExt) leaf = kMaxBasic, subleaf = 0;
@@ -226,11 +232,18 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
     case 1: {
       out[0] = 0x000306A9;
       out[1] = (8u << 8) | (1u << 16);    // CLFLUSH line 8 qwords; 1 logical CPU; APIC ID 0
-      out[2] = (1u << 13)                 // CX16
+      out[2] = bit(f.sse3, 0)             // SSE3
+               | bit(f.ssse3, 9)          // SSSE3
+               | bit(f.cx16, 13)          // CMPXCHG16B
                | (1u << 17)               // PCID
-               | (1u << 22)               // MOVBE
-               | (1u << 23);              // POPCNT
-      u32 edx = (1u << 2)                 // DE
+               | bit(f.sse41, 19)         // SSE4.1
+               | bit(f.sse42, 20)         // SSE4.2 (incl. CRC32, PCMPxSTRx)
+               | bit(f.movbe, 22)         // MOVBE
+               | bit(f.popcnt, 23)        // POPCNT
+               | bit(f.xsave, 26)         // XSAVE/XRSTOR/XSETBV/XGETBV
+               | bit(f.xsave && (m_s.cr4 & kCr4Osxsave), 27);   // OSXSAVE mirrors CR4.OSXSAVE
+      u32 edx = (1u << 0)                 // FPU
+                | (1u << 2)               // DE
                 | (1u << 3)               // PSE
                 | (1u << 4)               // TSC
                 | (1u << 5)               // MSR
@@ -241,17 +254,33 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
                 | (1u << 13)              // PGE
                 | (1u << 15)              // CMOV
                 | (1u << 16)              // PAT
-                | (1u << 19);             // CLFSH
+                | (1u << 19)              // CLFSH
+                | (1u << 23)              // MMX
+                | (1u << 24)              // FXSR (FXSAVE/FXRSTOR, CR4.OSFXSR)
+                | (1u << 25)              // SSE
+                | (1u << 26);             // SSE2
       if (m_s.apic_base & (1u << 11)) edx |= 1u << 9;   // APIC, cleared when globally disabled
       out[3] = edx;
       break;
     }
-    case 7:   // structured extended features: none advertised (subleaf 0: max subleaf 0)
+    case 7:   // structured extended features, sub-leaf 0 only (EAX = max sub-leaf = 0)
+      if (subleaf == 0) out[1] = 1u << 13;   // FCS/FDS deprecated: stored as 0 (FXSAVE, FSAVE, ...)
+      break;
+    case 0xD:   // processor extended state enumeration (SDM Vol.1 §13.2)
+      if (!f.xsave) break;
+      if (subleaf == 0) {
+        out[0] = 3;      // XCR0 bits supported: x87, SSE
+        out[1] = 576;    // size for the components enabled in XCR0: legacy region + header
+        out[2] = 576;    // size for all supported components
+        out[3] = 0;      // XCR0 bits 63:32 supported
+      } else if (subleaf == 1) {
+        out[0] = bit(f.xsaveopt, 0);   // XSAVEOPT; no XSAVEC, XGETBV ECX=1, XSAVES
+      }   // sub-leaves 2..: components not supported, all 0
       break;
     case 0x80000000: out[0] = kMaxExt; break;
     case 0x80000001:
-      out[2] = (1u << 0)                  // LAHF/SAHF in 64-bit mode
-               | (1u << 5);               // LZCNT (ABM)
+      out[2] = bit(f.lahf_lm, 0)          // LAHF/SAHF in 64-bit mode
+               | bit(f.lzcnt, 5);         // LZCNT (ABM)
       out[3] = (1u << 11)                 // SYSCALL/SYSRET
                | (1u << 20)               // NX
                | (1u << 27)               // RDTSCP
@@ -266,9 +295,8 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
     }
     case 0x80000006: out[2] = (256u << 16) | (6u << 12) | 64; break;   // L2: 256 KiB, 8-way, 64 B
     case 0x80000008: out[0] = (48u << 8) | kPhysBits; break;
-    default: break;
+    default: break;   // leaves 2..6, 8..0xC: nothing to report
   }
-  (void)subleaf;
 }
 
 }  // namespace rv

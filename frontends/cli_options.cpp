@@ -35,6 +35,10 @@ po::options_description describe() {
        "write one line per instruction to FILE: address, bytes, disassembly, changed registers")
       ("on-triple-fault", po::value<std::string>()->value_name("stop|reset"),
        "on a triple fault, stop with status 4 (default) or reset the machine and go on")
+      ("cpu", po::value<std::string>()->value_name("MODEL"),
+       "CPU model, i.e. what CPUID advertises and which instructions exist: max (the default: "
+       "x86-64-v2 plus MOVBE, LZCNT, XSAVE) or v1 (x86-64 baseline: SSE2, no SSE3+, POPCNT, "
+       "CMPXCHG16B, XSAVE)")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -115,6 +119,12 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     if (v == "stop") o.on_triple_fault = TripleFaultAction::Stop;
     else if (v == "reset") o.on_triple_fault = TripleFaultAction::Reset;
     else return usage_error("--on-triple-fault: expected stop or reset, not '" + v + "'");
+  }
+  if (vm.count("cpu")) {
+    const std::string& v = vm["cpu"].as<std::string>();
+    auto f = CpuFeatures::named(v);
+    if (!f) return usage_error("--cpu: unknown CPU model '" + v + "' (known: " + CpuFeatures::model_names() + ")");
+    o.cpu = *f;
   }
   o.stats = vm.count("stats") > 0;
   return {o, "", 0};

@@ -16,6 +16,7 @@ struct CliOptions {
   std::string trace_path;          // empty: no trace
   TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
   bool stats = false;
+  CpuFeatures cpu;                 // --cpu MODEL
 };
 
 // Parsed command line, or the text to print and the status to exit with (--help,

@@ -26,6 +26,7 @@ int run(const rv::CliOptions& o) {
   cfg.bios_name = "BIOS image '" + o.bios_path + "'";
   cfg.on_triple_fault = o.on_triple_fault;
   cfg.max_insns = o.max_insns;
+  cfg.cpu = o.cpu;
 
   std::unique_ptr<rv::CharSink> sink;
   if (o.debugcon == "stdio") sink = std::make_unique<rv::FileSink>(rv::FileSink::stdout_sink());

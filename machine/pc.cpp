@@ -33,6 +33,7 @@ Pc::Pc(PcConfig cfg)
       m_cpu(m_mem, m_io) {
   if (!m_cfg.bios) throw ConfigError("no BIOS image given");
   check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);
+  m_cpu.set_features(m_cfg.cpu);
   map_memory();
   wire();
   // One clock: devices read the scheduler's time, the TSC reads the same, and an event

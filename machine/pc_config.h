@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/cpu_features.h"
 #include "memory/types.h"
 
 namespace rv {
@@ -42,6 +43,7 @@ struct PcConfig {
   CharSink* debugcon = nullptr;                  // null: no device at port 0xE9
   TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
   u64 max_insns = 0;                             // 0: no limit
+  CpuFeatures cpu;                               // CPU model (--cpu): CPUID and available ISA
 };
 
 // Reads a BIOS image; throws ConfigError if it is missing, unreadable, empty or larger

@@ -3,6 +3,7 @@
 // model-specific registers, descriptor tables, fast system calls, CPUID) is system_priv.cpp.
 #include "cpu/descriptor.h"
 #include "cpu/interp/handlers.h"
+#include "cpu/interp/x87_core.h"
 #include "memory/log.h"
 
 namespace rv::interp {
@@ -186,6 +187,7 @@ void exec_CLFLUSH_M(Cpu& c, const DecodedInsn& d) {
 void exec_FWAIT(Cpu& c, const DecodedInsn&) {
   const u64 cr0 = c.state().cr0;
   if ((cr0 & kCr0Ts) && (cr0 & kCr0Mp)) c.fault_no_error(kNM);
+  x87_wait_check(c);   // pending unmasked x87 exception -> #MF (x87_core.cpp)
 }
 
 void exec_ARPL_Ew_Gw(Cpu& c, const DecodedInsn& d) {

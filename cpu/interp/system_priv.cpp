@@ -48,6 +48,7 @@ void exec_MOV_Cd_Rd(Cpu& c, const DecodedInsn& d) {
     case 8:
       if (v & ~0xFull) c.fault(kGP, 0);
       c.state().cr8 = v;
+      if (CpuPlatform* pl = c.platform()) pl->tpr_written(v);
       break;
   }
   c.end_block();

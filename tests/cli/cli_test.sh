@@ -88,6 +88,32 @@ bad_max_insns)
 bad_triple_fault) hi_rom; usage_error "on-triple-fault" --bios "$T/hi.bin" --on-triple-fault maybe ;;
 bad_debugcon_file) hi_rom; usage_error "/nonexistent/dir/con.txt" --bios "$T/hi.bin" --debugcon file:/nonexistent/dir/con.txt ;;
 bad_trace_file)   hi_rom; usage_error "/nonexistent/dir/trace.txt" --bios "$T/hi.bin" --trace /nonexistent/dir/trace.txt ;;
+bad_cpu)          hi_rom; usage_error "unknown CPU model 'pentium'" --bios "$T/hi.bin" --cpu pentium ;;
+cpu_models)
+    # CPUID.1:ECX.SSE3 and .POPCNT under each model: "y"/"n" each
+    rom cpuid <<'ASM'
+        mov eax, 1
+        cpuid
+        mov al, 'n'
+        test cl, 1
+        jz .a
+        mov al, 'y'
+.a:     out 0xE9, al
+        mov al, 'n'
+        test ecx, 1 << 23
+        jz .b
+        mov al, 'y'
+.b:     out 0xE9, al
+        mov al, 0
+        out 0xF4, al
+        hlt
+ASM
+    run --bios "$T/cpuid.bin" --debugcon stdio
+    show; expect_status 1; expect_stdout "yy"
+    run --bios "$T/cpuid.bin" --debugcon stdio --cpu max
+    show; expect_status 1; expect_stdout "yy"
+    run --bios "$T/cpuid.bin" --debugcon stdio --cpu v1
+    show; expect_status 1; expect_stdout "nn" ;;
 hi_exit)
     hi_rom
     run --bios "$T/hi.bin" --debugcon stdio

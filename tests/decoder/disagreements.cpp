@@ -179,6 +179,25 @@ bool femms_suffix(const Case& c) {
   return c.ours.map == 2 && c.ours.opcode == 0x0F && cs_is(c, "femms") && !c.cs.has_mem;
 }
 
+// MMX/SSE/SSE2/SSE3 encodings of the 0F map (opcodes_sse.inc) whose mandatory prefix is not
+// the last legacy prefix: Capstone 4 decides the SIMD form by the prefix right before the
+// opcode (and takes 67 as 66 in some forms); we use F2/F3 (the last of them) over 66,
+// wherever they sit among the prefixes. In 16-bit code Capstone 4 ignores mandatory prefixes.
+bool sse_mandatory_not_last(const Case& c) {
+  static const struct SseOps {
+    bool is[static_cast<unsigned>(OpId::Count)] = {};
+    SseOps() {
+#define X(name, map, opc, count, reg, form) is[static_cast<unsigned>(OpId::name)] = true;
+#include "cpu/decoder/opcodes_sse.inc"
+#include "cpu/decoder/opcodes_sse4.inc"
+#undef X
+    }
+  } kSse;
+  if (c.status != DecodeStatus::Ok || c.ours.map < 2 || !kSse.is[static_cast<unsigned>(c.ours.op)]) return false;
+  const u8 mand = c.ours.rep == 3 ? 0xF3 : c.ours.rep == 2 ? 0xF2 : c.ours.pfx66 ? 0x66 : 0;
+  return scan(c).last != mand || (mode_bits(c.mode) == 16 && mand != 0);
+}
+
 }  // namespace
 
 std::span<const Disagreement> disagreements() {
@@ -239,6 +258,11 @@ std::span<const Disagreement> disagreements() {
        "AMD APM Vol.3 §1.2.4 and SDM Vol.1 §3.7.4.1: in 64-bit mode the CS, DS, ES and SS "
        "overrides are ignored, so after an FS/GS prefix they do not take its place. Capstone 4 "
        "prints the last segment prefix."},
+      {"SSE mandatory prefix not last", Check::Mnemonic, sse_mandatory_not_last,
+       "SDM Vol.2A §2.1.1 (prefix groups 1-4 in any order): the mandatory prefix of an SSE "
+       "instruction is found among all its prefixes, F2/F3 over 66. "
+       "Capstone 4 reads it from the last prefix only (and some 67 forms as 66), and in 16-bit "
+       "code not at all."},
       {"3DNow! suffix 0E is not FEMMS", Check::MemOperand, femms_suffix,
        "AMD APM Vol.3 3DNow! opcode map (0F 0F /r ib): suffix 0Eh is undefined; FEMMS is 0F 0E. "
        "Capstone 4 prints femms with no operand for 0F 0F ModRM .. 0E."},

@@ -154,6 +154,20 @@ constexpr Alias kAliases[] = {
     // 0F 18..1F: hint NOPs. SDM NOP page: 0F 1F /0; 0F 18 /0-3 are PREFETCHh; 0F 1A/1B are
     // MPX (a NOP while BNDCFGx.EN/CPUID say no MPX, SDM Vol.1 §17.3.1); F3 0F 1E FA/FB ENDBR.
     {"nop", "nop|prefetch*|bnd*|endbr*|rdssp*"},
+    // MMX/SSE (opcodes_sse.inc): MOVD with REX.W is MOVQ (SDM Vol.2B MOVD/MOVQ), and Capstone
+    // prints MOVQ F3 0F 7E with REX.W as movd; Capstone names CMPPS/SS/PD/SD by their imm8
+    // predicate (SDM Vol.2A CMPPS, "Pseudo-Op and CMPPS Implementation").
+    {"movd", "movd|movq"}, {"movq", "movq|movd"},
+    // FXSAVE and the XSAVE family with REX.W are the 64-bit formats (SDM Vol.2 FXSAVE:
+    // "FXSAVE64"); Capstone prints the 64 suffix.
+    {"fxsave", "fxsave|fxsave64"}, {"fxrstor", "fxrstor|fxrstor64"}, {"xsave", "xsave|xsave64"},
+    {"xrstor", "xrstor|xrstor64"}, {"xsaveopt", "xsaveopt|xsaveopt64"},
+    // PEXTRD/PINSRD with REX.W are PEXTRQ/PINSRQ (SDM Vol.2B PEXTRB/D/Q, PINSRB/D/Q).
+    {"pextrd", "pextrd|pextrq"}, {"pinsrd", "pinsrd|pinsrq"},
+    {"cmpps", "cmpps|cmpeqps|cmpltps|cmpleps|cmpunordps|cmpneqps|cmpnltps|cmpnleps|cmpordps"},
+    {"cmpss", "cmpss|cmpeqss|cmpltss|cmpless|cmpunordss|cmpneqss|cmpnltss|cmpnless|cmpordss"},
+    {"cmppd", "cmppd|cmpeqpd|cmpltpd|cmplepd|cmpunordpd|cmpneqpd|cmpnltpd|cmpnlepd|cmpordpd"},
+    {"cmpsd", "cmpsd|cmpeqsd|cmpltsd|cmplesd|cmpunordsd|cmpneqsd|cmpnltsd|cmpnlesd|cmpordsd"},
 };
 
 constexpr const char* kCond[16] = {"o", "no", "b", "ae", "e", "ne", "be", "a",

@@ -114,10 +114,10 @@ TEST(System, CpuidVendorAndFeatures) {
   u32 out[4];
   env.cpu.cpuid(1, 0, out);
   EXPECT_EQ(out[0], 0x000306A9u);
-  EXPECT_EQ(out[3] & 1u, 0u);                 // no x87 yet
+  EXPECT_NE(out[3] & 1u, 0u);                 // FPU (x87)
   EXPECT_NE(out[3] & (1u << 11), 0u);         // SEP
   EXPECT_NE(out[3] & (1u << 13), 0u);         // PGE
-  EXPECT_EQ(out[3] & (1u << 25), 0u);         // no SSE
+  EXPECT_NE(out[3] & (1u << 25), 0u);         // SSE
   env.cpu.cpuid(0x80000001, 0, out);
   EXPECT_NE(out[3] & (1u << 29), 0u);         // LM
   EXPECT_NE(out[3] & (1u << 20), 0u);         // NX
