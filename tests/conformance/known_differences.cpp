@@ -3,6 +3,8 @@
 // match the 286 exactly (less the flags metadata.json marks undefined).
 #include "tests/conformance/known_differences.h"
 
+#include <vector>
+
 #include "cpu/decoder/decoder.h"
 
 namespace rv::conformance {
@@ -28,12 +30,9 @@ const KnownDifference kOverrunRule = {
     "\"Real-Address Mode Exceptions\" of each instruction; faults are restartable, Vol.3A §6.5)"};
 
 // Per-form table: entries apply to every vector of the form the rules above leave.
-const KnownDifference kKnownDifferences[] = {
-    // The 286 rig has no coprocessor: ESC only reads its memory operand. A modern FPU (reset
-    // control word: all exceptions masked) changes only x87 state, so these vectors match
-    // once x87 arithmetic is emulated. Remove the entry then (the runner says so).
-    {"D8", Expectation::Pending, "x87 arithmetic is not emulated yet (cpu/interp/x87.cpp raises #UD)"},
-};
+// Empty today: the D8 (x87 ESC) vectors pass since x87 arithmetic is emulated (the 286 rig had
+// no coprocessor, and a modern FPU with its reset control word changes only x87 state).
+const std::vector<KnownDifference> kKnownDifferences = {};
 
 // SDM Vol.2 LOCK: ADD ADC AND BTC BTR BTS CMPXCHG CMPXCHG8B/16B DEC INC NEG NOT OR SBB SUB
 // XOR XADD XCHG, with a memory destination. Only one-byte opcodes occur in the 286 vectors.
