@@ -216,8 +216,13 @@ void Cpu::set_arith_flags(u64 bits, u64 which) {
 
 void Cpu::probe_write(u8 seg, u64 off, unsigned size) {
   u64 la = seg_linear(seg, off, size, Access::Write);
+  check_alignment(la, size);
   translate(la, Access::Write, m_tlb_user);
-  if ((la & 0xFFF) + size > kPageSize) translate(la + size - 1, Access::Write, m_tlb_user);
+  if ((la & 0xFFF) + size > kPageSize) {
+    // A fault on the second page reports its first byte in CR2, as hardware does.
+    u64 la2 = (la | 0xFFF) + 1;
+    translate(long64() ? la2 : la2 & 0xFFFFFFFF, Access::Write, m_tlb_user);
+  }
 }
 
 void Cpu::fault(u8 vector, u32 error) { throw GuestFault{vector, vector_has_error(vector), error}; }

@@ -10,11 +10,7 @@ namespace rv::interp {
 // them is unmasked, the computation does not happen and no post-computation flag (overflow,
 // underflow, precision) is set. Otherwise every flag raised is set. The destination is left
 // unchanged; the fault is #XM with CR4.OSXMMEXCPT, else #UD (SDM Vol.3A §2.5).
-// Known gap: with an unmasked overflow or underflow, hardware reports PE only when the result
-// rounded with unbounded exponent is inexact (IEEE trapping semantics); the host computes with
-// those exceptions masked, so a tiny product or quotient that is exact with unbounded exponent
-// but not as a denormal still gets PE here (seen about once in 10^5 oracle cases with random
-// MXCSR values; never with the default masks).
+// (exec_fp's refine_precision has already corrected PE for unmasked overflow/underflow.)
 void simd_fp_fault(Cpu& c, u32 mxcsr, u32 flags) {
   const u32 unmasked = flags & ~(mxcsr >> 7) & kMxFlags;
   if (unmasked & (kMxIe | kMxDe | kMxZe)) flags &= kMxIe | kMxDe | kMxZe;

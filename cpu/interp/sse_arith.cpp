@@ -177,11 +177,11 @@ void exec_SHUFPD_Vpd_Wpd_Ib(Cpu& c, const DecodedInsn& d) {
 }  // namespace
 
 #define RV_REG(op, ...) t[static_cast<unsigned>(OpId::op)] = __VA_ARGS__
-#define RV_FP4(N, n)                                                   \
-  RV_REG(N##PS_Vps_Wps, exec_fp<op_##n##ps, 16, Tiny::PS>);            \
-  RV_REG(N##SS_Vss_Wss, exec_fp<op_##n##ss, 4, Tiny::SS>);             \
-  RV_REG(N##PD_Vpd_Wpd, exec_fp<op_##n##pd, 16, Tiny::PD>);            \
-  RV_REG(N##SD_Vsd_Wsd, exec_fp<op_##n##sd, 8, Tiny::SD>)
+#define RV_FP4(N, n, R)                                                   \
+  RV_REG(N##PS_Vps_Wps, exec_fp<op_##n##ps, 16, Tiny::PS, Refine::R>);    \
+  RV_REG(N##SS_Vss_Wss, exec_fp<op_##n##ss, 4, Tiny::SS, Refine::R>);     \
+  RV_REG(N##PD_Vpd_Wpd, exec_fp<op_##n##pd, 16, Tiny::PD, Refine::R>);    \
+  RV_REG(N##SD_Vsd_Wsd, exec_fp<op_##n##sd, 8, Tiny::SD, Refine::R>)
 // MIN/MAX and SQRT never underflow (they return an operand or a larger value).
 #define RV_FP4_NO_UE(N, n)                             \
   RV_REG(N##PS_Vps_Wps, exec_fp<op_##n##ps, 16>);      \
@@ -189,10 +189,10 @@ void exec_SHUFPD_Vpd_Wpd_Ib(Cpu& c, const DecodedInsn& d) {
   RV_REG(N##PD_Vpd_Wpd, exec_fp<op_##n##pd, 16>);      \
   RV_REG(N##SD_Vsd_Wsd, exec_fp<op_##n##sd, 8>)
 void register_sse_arith(Table& t) {
-  RV_FP4(ADD, add);
-  RV_FP4(SUB, sub);
-  RV_FP4(MUL, mul);
-  RV_FP4(DIV, div);
+  RV_FP4(ADD, add, Add);
+  RV_FP4(SUB, sub, Add);
+  RV_FP4(MUL, mul, Mul);
+  RV_FP4(DIV, div, Div);
   RV_FP4_NO_UE(MIN, min);
   RV_FP4_NO_UE(MAX, max);
   RV_FP4_NO_UE(SQRT, sqrt);
@@ -200,8 +200,8 @@ void register_sse_arith(Table& t) {
   RV_REG(RSQRTSS_Vss_Wss, exec_fp<op_rsqrtss, 4>);
   RV_REG(RCPPS_Vps_Wps, exec_fp<op_rcpps, 16>);
   RV_REG(RCPSS_Vss_Wss, exec_fp<op_rcpss, 4>);
-  RV_REG(ADDSUBPS_Vps_Wps, exec_fp<op_addsubps, 16, Tiny::PS>);
-  RV_REG(ADDSUBPD_Vpd_Wpd, exec_fp<op_addsubpd, 16, Tiny::PD>);
+  RV_REG(ADDSUBPS_Vps_Wps, exec_fp<op_addsubps, 16, Tiny::PS, Refine::Add>);
+  RV_REG(ADDSUBPD_Vpd_Wpd, exec_fp<op_addsubpd, 16, Tiny::PD, Refine::Add>);
   RV_REG(HADDPS_Vps_Wps, exec_fp<op_haddps, 16, Tiny::PS>);
   RV_REG(HADDPD_Vpd_Wpd, exec_fp<op_haddpd, 16, Tiny::PD>);
   RV_REG(HSUBPS_Vps_Wps, exec_fp<op_hsubps, 16, Tiny::PS>);

@@ -130,8 +130,8 @@ void register_sse_convert(Table& t) {
   RV_REG(CVTSD2SI_Gy_Wsd, exec_cvts2si<true, false>);
   RV_REG(CVTPS2PD_Vpd_Wps, exec_fp<op_cvtps2pd, 8>);
   RV_REG(CVTSS2SD_Vsd_Wss, exec_fp<op_cvtss2sd, 4>);
-  RV_REG(CVTPD2PS_Vps_Wpd, exec_fp<op_cvtpd2ps, 16, Tiny::PS>);
-  RV_REG(CVTSD2SS_Vss_Wsd, exec_fp<op_cvtsd2ss, 8, Tiny::SS>);
+  RV_REG(CVTPD2PS_Vps_Wpd, exec_fp<op_cvtpd2ps, 16, Tiny::PS, Refine::CvtD2S>);
+  RV_REG(CVTSD2SS_Vss_Wsd, exec_fp<op_cvtsd2ss, 8, Tiny::SS, Refine::CvtD2S>);
   RV_REG(CVTDQ2PS_Vps_Wdq, exec_fp<op_cvtdq2ps, 16>);
   RV_REG(CVTPS2DQ_Vdq_Wps, exec_fp<op_cvtps2dq, 16>);
   RV_REG(CVTTPS2DQ_Vdq_Wps, exec_fp<op_cvttps2dq, 16>);

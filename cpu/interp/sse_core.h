@@ -8,7 +8,9 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/interp/handlers.h"
 #include "cpu/interp/simd_checks.h"
@@ -227,8 +229,77 @@ RV_INLINE void exact_underflow(u32 mxcsr, u32& flags, V r) {
   }
 }
 
+// Precision with an unmasked overflow or underflow. Hardware then reports PE only when the
+// result rounded with unbounded exponent is inexact (IEEE 754 trapping semantics; SDM Vol.1
+// §4.9.1.4-4.9.1.6), while the host, running with those exceptions masked, judges the
+// overflowed or denormalized result. This slow path recomputes PE per element: elements
+// without an unmasked overflow/underflow keep their own PE; for the others the operands are
+// normalized (exactly) so the same rounding happens in range: MUL/DIV scale each operand to
+// [1,2), ADD/SUB halve both (an overflowing sum is below twice the maximum), a tiny sum is
+// always exact, CVTSD2SS/CVTPD2PS scale the double source. Other operations keep the host's PE.
+enum class Refine : u8 { None, Add, Mul, Div, CvtD2S };
+template <class T>
+RV_INLINE T lane_get(V v, unsigned i) {
+  T x;
+  std::memcpy(&x, reinterpret_cast<const u8*>(&v) + i * sizeof(T), sizeof(T));
+  return x;
+}
+template <class T>
+RV_INLINE V lane_only(T x, unsigned i) {   // 1.0 everywhere but lane i
+  T e[16 / sizeof(T)];
+  for (T& y : e) y = T(1);
+  e[i] = x;
+  V v;
+  std::memcpy(&v, e, 16);
+  return v;
+}
+template <V (*Op)(V, V), Tiny K, Refine R>
+[[gnu::noinline, gnu::cold]] u32 refine_precision(u32 mxcsr, u32 flags, V a, V b) {
+  using T = std::conditional_t<K == Tiny::PS || K == Tiny::SS, float, double>;
+  constexpr bool kCvt = R == Refine::CvtD2S;
+  using S = std::conditional_t<kCvt, double, T>;   // source element type
+  const unsigned lanes = (K == Tiny::PS) ? (kCvt ? 2 : 4) : (K == Tiny::PD) ? 2 : 1;
+  const u32 unmasked_post = ~(mxcsr >> 7) & (kMxOe | kMxUe);
+  bool pe = false;
+  for (unsigned i = 0; i < lanes; i++) {
+    const S x = lane_get<S>(a, kCvt ? 0 : i), y = lane_get<S>(b, i);
+    u32 f;
+    V A = lane_only<S>(x, i), B = lane_only<S>(y, i);
+    host_fp(mxcsr, f, [&] {
+      opaque(A);
+      opaque(B);
+      return Op(A, B);
+    });
+    if (!(f & unmasked_post)) {
+      pe |= (f & kMxPe) != 0;
+      continue;
+    }
+    if (R == Refine::Add && (f & kMxUe)) continue;   // a tiny sum is exact
+    S sx = x, sy = y;
+    int e;
+    if (R == Refine::Add) {
+      sx = x / 2;
+      sy = y / 2;
+    } else if (R == Refine::CvtD2S) {
+      sy = std::frexp(y, &e);
+    } else {
+      sx = std::frexp(x, &e);
+      sy = std::frexp(y, &e);
+    }
+    A = lane_only<S>(sx, i);
+    B = lane_only<S>(sy, i);
+    host_fp(mxcsr, f, [&] {
+      opaque(A);
+      opaque(B);
+      return Op(A, B);
+    });
+    pe |= (f & kMxPe) != 0;
+  }
+  return (flags & ~kMxPe) | (pe ? kMxPe : 0);
+}
+
 // A floating-point operation with a Size-byte source (16: aligned m128; 8/4: scalar).
-template <V (*Op)(V, V), unsigned Size, Tiny K = Tiny::None>
+template <V (*Op)(V, V), unsigned Size, Tiny K = Tiny::None, Refine R = Refine::None>
 void exec_fp(Cpu& c, const DecodedInsn& d) {
   sse_check(c);
   V b = read_W<Size>(c, d);
@@ -241,6 +312,11 @@ void exec_fp(Cpu& c, const DecodedInsn& d) {
     return Op(a, b);
   });
   exact_underflow<K>(mx, flags, r);
+  if constexpr (R != Refine::None) {
+    const u32 unmasked = flags & ~(mx >> 7);
+    if (RV_UNLIKELY((unmasked & (kMxOe | kMxUe)) && !(unmasked & (kMxIe | kMxDe | kMxZe)) && (flags & kMxPe)))
+      flags = refine_precision<Op, K, R>(mx, flags, a, b);
+  }
   fp_commit(c, mx, flags);
   xmm_set(c, d.reg, r);
 }
