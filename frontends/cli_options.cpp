@@ -9,12 +9,15 @@ namespace po = boost::program_options;
 namespace rv {
 
 namespace {
-const char* const kUsage = "usage: retrovisor --bios FILE [options]";
+const char* const kUsage =
+    "usage: retrovisor --bios FILE [options]\n"
+    "       retrovisor --kernel FILE [--initrd FILE] [--append CMDLINE] [options]";
 
 const char* const kExitText =
     "Exit statuses:\n"
     "  (V<<1)|1  the guest wrote V to the debug-exit port 0xF4 (QEMU isa-debug-exit)\n"
-    "  0         the guest halted with nothing left that could wake it\n"
+    "  0         the guest powered off (ACPI), reset with --no-reboot, was quit with Ctrl-A X,\n"
+    "            or halted with nothing left that could wake it\n"
     "  2         usage or host error (bad option, missing or unreadable file, bad size)\n"
     "  4         triple fault (with --on-triple-fault=stop)\n"
     "  5         the --max-insns limit was reached\n";
@@ -25,6 +28,14 @@ po::options_description describe() {
       ("bios", po::value<std::string>()->value_name("FILE"),
        "raw firmware image (up to 16 MiB), mapped to end at 4 GiB and, if at most 128 KiB, "
        "also at 1 MiB; the CPU starts at F000:FFF0 (required)")
+      ("kernel", po::value<std::string>()->value_name("FILE"),
+       "boot a kernel directly, without firmware: a bzImage, an ELF vmlinux with a PVH note, or "
+       "a Multiboot kernel (the board writes ACPI tables; --bios is then not allowed)")
+      ("initrd", po::value<std::string>()->value_name("FILE"), "initial RAM disk for --kernel")
+      ("append", po::value<std::string>()->value_name("CMDLINE"), "kernel command line for --kernel")
+      ("serial", po::value<std::string>()->value_name("stdio|file:PATH|none"),
+       "COM1: stdio (output to stdout, input from stdin; a terminal is put in raw mode and "
+       "Ctrl-A X quits), file:PATH (output only) or none (the default)")
       ("memory,m", po::value<std::string>()->value_name("SIZE"),
        "guest RAM: 512M, 2G, 1.5G...; a bare number is MiB (default 128M; 1M..64G)")
       ("debugcon", po::value<std::string>()->value_name("stdio|file:PATH|none"),
@@ -39,6 +50,8 @@ po::options_description describe() {
        "CPU model, i.e. what CPUID advertises and which instructions exist: max (the default: "
        "x86-64-v2 plus MOVBE, LZCNT, XSAVE) or v1 (x86-64 baseline: SSE2, no SSE3+, POPCNT, "
        "CMPXCHG16B, XSAVE)")
+      ("no-reboot", "end the run (status 0) when the guest resets the machine (port 0x92, 0xCF9, "
+       "i8042 pulse, ACPI reset register) instead of restarting it")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -92,9 +105,28 @@ CliParse parse_command_line(int argc, const char* const* argv) {
   if (vm.count("version")) return {std::nullopt, std::string("retrovisor ") + kVersion + "\n", 0};
 
   CliOptions o;
-  if (!vm.count("bios")) return usage_error("no --bios image given (try --help)");
-  o.bios_path = vm["bios"].as<std::string>();
-  if (o.bios_path.empty()) return usage_error("--bios needs a file name");
+  if (vm.count("kernel")) {
+    o.kernel_path = vm["kernel"].as<std::string>();
+    if (o.kernel_path.empty()) return usage_error("--kernel needs a file name");
+    if (vm.count("bios")) return usage_error("--bios and --kernel cannot be used together");
+  } else {
+    if (vm.count("initrd")) return usage_error("--initrd needs --kernel");
+    if (vm.count("append")) return usage_error("--append needs --kernel");
+    if (!vm.count("bios")) return usage_error("no --bios image or --kernel given (try --help)");
+    o.bios_path = vm["bios"].as<std::string>();
+    if (o.bios_path.empty()) return usage_error("--bios needs a file name");
+  }
+  if (vm.count("initrd")) {
+    o.initrd_path = vm["initrd"].as<std::string>();
+    if (o.initrd_path.empty()) return usage_error("--initrd needs a file name");
+  }
+  if (vm.count("append")) o.append = vm["append"].as<std::string>();
+  if (vm.count("serial")) {
+    o.serial = vm["serial"].as<std::string>();
+    if (o.serial != "stdio" && o.serial != "none" && o.serial.rfind("file:", 0) != 0)
+      return usage_error("--serial: expected stdio, file:PATH or none, not '" + o.serial + "'");
+    if (o.serial == "file:") return usage_error("--serial: file: needs a path");
+  }
   if (vm.count("memory")) {
     try {
       o.ram_bytes = parse_memory_size(vm["memory"].as<std::string>());
@@ -127,6 +159,7 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     o.cpu = *f;
   }
   o.stats = vm.count("stats") > 0;
+  o.no_reboot = vm.count("no-reboot") > 0;
   return {o, "", 0};
 }
 

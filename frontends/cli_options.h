@@ -12,10 +12,15 @@ struct CliOptions {
   std::string bios_path;
   u64 ram_bytes = kDefaultRam;
   std::string debugcon = "none";   // "stdio", "none" or "file:PATH"
+  std::string serial = "none";     // COM1: "stdio", "none" or "file:PATH"
+  std::string kernel_path;         // direct boot (machine/boot/); empty: none
+  std::string initrd_path;
+  std::string append;
   u64 max_insns = 0;
   std::string trace_path;          // empty: no trace
   TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
   bool stats = false;
+  bool no_reboot = false;
   CpuFeatures cpu;                 // --cpu MODEL
 };
 

@@ -8,10 +8,22 @@
 
 #include "devices/char_sink.h"
 #include "frontends/cli_options.h"
+#include "frontends/terminal_input.h"
 #include "machine/pc.h"
 #include "machine/tracer.h"
 
 namespace {
+
+// A second name for a sink (--serial stdio with --debugcon stdio share stdout).
+class SharedSink final : public rv::CharSink {
+ public:
+  explicit SharedSink(rv::CharSink& s) : m_s(s) {}
+  void put(rv::u8 b) override { m_s.put(b); }
+  void flush() override { m_s.flush(); }
+
+ private:
+  rv::CharSink& m_s;
+};
 
 int host_error(const std::string& msg) {
   std::fflush(stdout);
@@ -22,16 +34,44 @@ int host_error(const std::string& msg) {
 int run(const rv::CliOptions& o) {
   rv::PcConfig cfg;
   cfg.ram_bytes = o.ram_bytes;
-  cfg.bios = rv::load_bios_image(o.bios_path);
-  cfg.bios_name = "BIOS image '" + o.bios_path + "'";
+  if (!o.bios_path.empty()) {
+    cfg.bios = rv::load_bios_image(o.bios_path);
+    cfg.bios_name = "BIOS image '" + o.bios_path + "'";
+  }
+  if (!o.kernel_path.empty()) {
+    // No kernel or initrd can be larger than the guest's RAM; checked before reading.
+    cfg.kernel = rv::load_host_file(o.kernel_path, "kernel", o.ram_bytes, "the guest's RAM");
+    cfg.kernel_name = o.kernel_path;
+    if (!o.initrd_path.empty()) {
+      cfg.initrd = rv::load_host_file(o.initrd_path, "initrd", o.ram_bytes, "the guest's RAM");
+      cfg.initrd_name = o.initrd_path;
+    }
+    cfg.cmdline = o.append;
+  }
   cfg.on_triple_fault = o.on_triple_fault;
   cfg.max_insns = o.max_insns;
+  cfg.no_reboot = o.no_reboot;
   cfg.cpu = o.cpu;
 
   std::unique_ptr<rv::CharSink> sink;
   if (o.debugcon == "stdio") sink = std::make_unique<rv::FileSink>(rv::FileSink::stdout_sink());
   else if (o.debugcon.rfind("file:", 0) == 0) sink = std::make_unique<rv::FileSink>(o.debugcon.substr(5));
   cfg.debugcon = sink.get();
+  // --serial stdio: COM1's output goes to stdout, its input comes from stdin (a terminal
+  // in raw mode, Ctrl-A X quits: frontends/terminal_input.h).
+  std::unique_ptr<rv::CharSink> serial;
+  if (o.serial == "stdio") {
+    if (o.debugcon == "stdio") serial = std::make_unique<SharedSink>(*sink);
+    else serial = std::make_unique<rv::FileSink>(rv::FileSink::stdout_sink());
+  } else if (o.serial.rfind("file:", 0) == 0) {
+    serial = std::make_unique<rv::FileSink>(o.serial.substr(5));
+  }
+  cfg.serial = serial.get();
+  std::unique_ptr<rv::TerminalInput> input;
+  if (o.serial == "stdio") {
+    input = std::make_unique<rv::TerminalInput>();
+    cfg.serial_input = [in = input.get()] { return in->next(); };
+  }
 
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);
   std::unique_ptr<rv::InsnTracer> tracer;

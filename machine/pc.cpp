@@ -28,11 +28,10 @@ Pc::Pc(PcConfig cfg)
     : m_cfg(std::move(cfg)),
       m_mem(checked_ram(m_cfg.ram_bytes)),
       m_debug_exit([this](u32) { m_exit_requested = true; m_cpu.request_stop(); }),
-      m_port92([this] { m_reset_requested = true; m_cpu.request_stop(); },
-               [this](bool open) { m_cpu.set_a20(open); }),
+      m_port92([this] { request_reset(); }, [this](bool) { set_a20_gate(); }),
       m_cpu(m_mem, m_io) {
-  if (!m_cfg.bios) throw ConfigError("no BIOS image given");
-  check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);
+  if (!m_cfg.bios && !m_cfg.kernel) throw ConfigError("no BIOS image given");
+  if (m_cfg.bios) check_bios_size(m_cfg.bios->size(), m_cfg.bios_name);
   m_cpu.set_features(m_cfg.cpu);
   map_memory();
   wire();
@@ -57,6 +56,12 @@ void Pc::map_memory() {
     m_mem.map_ram(kHighRamStart, std::min(ram, kPciHoleStart) - kHighRamStart, kHighRamStart, "ram");
   if (ram > kPciHoleStart) m_mem.map_ram(k4GiB, ram - kPciHoleStart, kPciHoleStart, "ram-above-4g");
 
+  if (!m_cfg.bios) {
+    // Direct kernel boot: the BIOS area holds the ACPI tables (machine/boot/acpi_tables.h).
+    // RAM offsets equal addresses below 4 GiB, so these offsets are otherwise unused.
+    if (ram >= kHighRamStart) m_mem.map_ram(kBiosAreaStart, kHighRamStart - kBiosAreaStart, kBiosAreaStart, "bios-area");
+    return;
+  }
   // The reset vector is at linear 0xFFFFFFF0 (SDM Vol.3A §9.1.4): the image ends at 4 GiB.
   // A small image is also visible ending at 1 MiB, where real-mode code (after the first
   // far jump to F000:xxxx) finds it, as a PC chipset aliases the top 128 KiB of flash.
@@ -65,16 +70,16 @@ void Pc::map_memory() {
   if (size <= kLowBiosMax) m_mem.map_rom(kHighRamStart - size, m_cfg.bios, "bios-low");
 }
 
-// All the board's wiring, in one place. Port numbers: the PC/AT I/O map as QEMU and Bochs
-// use it (debug ports) and the chipset datasheets (0x80, 0x92).
-void Pc::wire() {
-  if (m_cfg.debugcon) {
-    m_debugcon = std::make_unique<DebugCon>(*m_cfg.debugcon);
-    m_io.map(DebugCon::kPort, 1, m_debugcon.get(), "debugcon");
+bool Pc::poll_serial_input() {
+  if (!m_cfg.serial_input) return true;
+  Uart16550& com1 = m_dev->com1;
+  while (com1.rx_space() > 0) {
+    const int c = m_cfg.serial_input();
+    if (c == kInputQuit) return false;
+    if (c < 0) break;
+    com1.push_input(static_cast<u8>(c));
   }
-  m_io.map(DebugExit::kPort, DebugExit::kPortCount, &m_debug_exit, "debug-exit");
-  m_io.map(PostPort::kPort, 1, &m_post, "post");
-  m_io.map(Port92::kPort, 1, &m_port92, "port92");
+  return true;
 }
 
 std::string Pc::triple_fault_text() const {
@@ -89,7 +94,12 @@ void Pc::reset() {
   m_post.reset();
   m_exit_requested = false;
   m_reset_requested = false;
+  m_power_off_requested = false;
   m_cpu.reset();
+  reset_devices();
+  set_a20_gate();
+  update_intr();
+  if (m_cfg.kernel) direct_boot();
 }
 
 RunResult Pc::run() {
@@ -103,10 +113,12 @@ RunResult Pc::run() {
     res.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     res.cpu_seconds = cpu_time_now() - cpu0;
     if (m_cfg.debugcon) m_cfg.debugcon->flush();
+    if (m_cfg.serial) m_cfg.serial->flush();
     return res;
   };
 
   for (;;) {
+    if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X)");
     u64 slice = kSliceInsns;
     if (m_cfg.max_insns) {
       if (res.guest_insns >= m_cfg.max_insns)
@@ -128,13 +140,16 @@ RunResult Pc::run() {
       case StopReason::Budget:
         break;
       case StopReason::Requested:
+        if (m_power_off_requested) return finish(StopKind::PowerOff, kExitHalted, "guest powered off");
         if (m_exit_requested) {
           // exit() keeps the low 8 bits of the status, as QEMU's does.
           return finish(StopKind::DebugExit, static_cast<int>(*m_debug_exit.exit_status() & 0xFF), "");
         }
+        if (m_reset_requested && m_cfg.no_reboot)
+          return finish(StopKind::GuestReset, kExitHalted, "guest reset the machine (--no-reboot)");
         if (m_reset_requested) {
           // Logged once per run: a guest in a reset loop would flood the terminal.
-          if (res.resets == 0) log_message("retrovisor: reset requested through port 0x92 (further resets not logged)");
+          if (res.resets == 0) log_message("retrovisor: the guest reset the machine (further resets not logged)");
           res.resets++;
           reset();
         }
@@ -143,10 +158,18 @@ RunResult Pc::run() {
         return finish(StopKind::Halted, kExitHalted, "guest halted with interrupts disabled");
       case StopReason::HaltIdle: {
         // Interrupts are enabled: jump virtual time to the next event instead of spinning.
+        // A CPU that no interrupt woke for kMaxIdleNs also ends the run (pc.h).
         const Nanos next = m_sched.next_deadline();
+        if (m_idle_start == kNever || m_idle_since_icount != m_cpu.state().icount) {
+          m_idle_start = now();
+          m_idle_since_icount = m_cpu.state().icount;
+        }
         if (next == kNever)
           return finish(StopKind::HaltIdle, kExitHalted,
                         "guest halted with interrupts enabled and no device event pending");
+        if (next - m_idle_start > kMaxIdleNs)
+          return finish(StopKind::HaltIdle, kExitHalted,
+                        "guest halted with interrupts enabled and no interrupt for 600 s of virtual time");
         if (next > now()) m_idle_ns += next - now();
         m_sched.run_until(now());
         break;

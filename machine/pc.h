@@ -4,35 +4,44 @@
 //
 // Memory map (machine/pc.cpp, map_memory()):
 //   0x00000000-0x0009FFFF  RAM (the first 640 KiB)
-//   0x000A0000-0x000FFFFF  legacy hole; a BIOS image of up to 128 KiB also ends at 1 MiB
+//   0x000A0000-0x000FFFFF  legacy hole; a BIOS image of up to 128 KiB also ends at 1 MiB;
+//                          without a BIOS (direct kernel boot) 0xE0000-0xFFFFF is RAM that
+//                          holds the ACPI tables (E820 reserved, machine/boot/acpi_tables.h)
 //   0x00100000-...         RAM up to min(RAM size, 3.5 GiB)
-//   0xE0000000-0xFFFFFFFF  PCI hole (empty for now); the BIOS image ends at 4 GiB
+//   0xE0000000-0xFFFFFFFF  PCI hole: IOAPIC 0xFEC00000, HPET 0xFED00000, local APIC
+//                          0xFEE00000; the BIOS image ends at 4 GiB
 //   0x100000000-...        the RAM above 3.5 GiB, if any
 // RAM offsets equal guest addresses below 4 GiB (the 384 KiB under the hole is unused),
 // and the RAM above the hole starts at offset 3.5 GiB.
 //
-// A run ends (RunResult) when the guest writes the debug-exit port, halts with nothing
-// that could wake it, triple-faults (unless told to reset), or reaches --max-insns.
+// Devices and interrupt routing: machine/pc_wiring.cpp (wire()), described there.
+//
+// A run ends (RunResult) when the guest writes the debug-exit port, powers off through
+// ACPI, resets the machine with --no-reboot, halts with nothing that could wake it, triple-faults (unless told to reset), or
+// reaches --max-insns.
 #pragma once
 #include <memory>
 #include <string>
 
 #include "cpu/cpu.h"
 #include "memory/scheduler.h"
+#include "devices/char_sink.h"
 #include "devices/debug_exit.h"
 #include "devices/debugcon.h"
 #include "devices/port92.h"
 #include "devices/post_port.h"
+#include "machine/board_devices.h"
 #include "machine/pc_config.h"
 
 namespace rv {
 
 constexpr u64 kLowRamEnd = 0xA0000;          // 640 KiB
+constexpr u64 kBiosAreaStart = 0xE0000;      // the upper BIOS area (ACPI tables)
 constexpr u64 kHighRamStart = 0x100000;      // 1 MiB
 constexpr u64 kPciHoleStart = 0xE0000000;    // 3.5 GiB
 constexpr u64 k4GiB = 0x100000000ull;
 
-enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit };
+enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset };
 
 struct RunResult {
   StopKind kind = StopKind::Halted;
@@ -41,12 +50,13 @@ struct RunResult {
   u64 guest_insns = 0;      // retired instructions (each REP iteration counts one)
   double host_seconds = 0;  // wall time of run()
   double cpu_seconds = 0;   // user + system CPU time of run()
-  u32 resets = 0;           // triple-fault or port-0x92 resets during the run
+  u32 resets = 0;           // triple-fault or guest-requested resets during the run
 };
 
 class Pc {
  public:
-  // Throws ConfigError on a bad configuration (RAM size, BIOS image).
+  // Throws ConfigError on a bad configuration (RAM size, BIOS image), boot::BootError on a
+  // kernel that cannot be loaded (direct boot).
   explicit Pc(PcConfig cfg);
   ~Pc();
   Pc(const Pc&) = delete;
@@ -54,6 +64,7 @@ class Pc {
 
   RunResult run();
   void reset();                       // power-on reset of the CPU and the devices
+                                      // (and, for a direct boot, the kernel is loaded again)
 
   Cpu& cpu() { return m_cpu; }
   Scheduler& scheduler() { return m_sched; }
@@ -66,12 +77,26 @@ class Pc {
   IoBus& io() { return m_io; }
   const PcConfig& config() const { return m_cfg; }
   void set_trace(TraceHook* hook) { m_cpu.set_trace(hook); }
+  BoardDevices& devices() { return *m_dev; }
+  // Board internals the device callbacks use (pc_wiring.cpp).
+  void update_intr();           // the CPU's INTR from the PIC and the local APIC
+  void set_a20_gate();          // port 0x92 OR the i8042's output port
+  void request_reset() { m_reset_requested = true; m_cpu.request_stop(); }
+
+  // A halted CPU (IF=1) that gets no interrupt for this much virtual time ends the run as
+  // HaltIdle: the RTC's once-a-second update event alone would otherwise idle forever.
+  static constexpr Nanos kMaxIdleNs = 600 * kNsPerSec;
 
   static constexpr u64 kSliceInsns = 1'000'000;
 
  private:
   void map_memory();
-  void wire();
+  bool poll_serial_input();     // false: the host asked to quit
+  void wire();                  // pc_wiring.cpp
+  void reset_devices();         // pc_wiring.cpp
+  void direct_boot();           // pc_wiring.cpp: ACPI tables, kernel, entry state
+  void pic_int_changed(bool level);
+  u8 intr_acknowledge();        // pc_wiring.cpp: the INTA cycle
   std::string triple_fault_text() const;
 
   PcConfig m_cfg;
@@ -81,11 +106,17 @@ class Pc {
   DebugExit m_debug_exit;
   Port92 m_port92;
   PostPort m_post;
+  NullSink m_null_sink;          // COM1's output without --serial
   Cpu m_cpu;
   Scheduler m_sched;
+  std::unique_ptr<BoardDevices> m_dev;
   Nanos m_idle_ns = 0;           // virtual time skipped by halts (see now())
+  Nanos m_idle_start = kNever;   // when the current uninterrupted halt began
+  u64 m_idle_since_icount = 0;
   bool m_exit_requested = false;
   bool m_reset_requested = false;
+  bool m_power_off_requested = false;
+  friend struct BoardDevices;
 };
 
 }  // namespace rv

@@ -45,6 +45,29 @@ std::shared_ptr<const std::vector<u8>> load_bios_image(const std::string& path) 
   return image;
 }
 
+std::shared_ptr<const std::vector<u8>> load_host_file(const std::string& path, const std::string& what,
+                                                      u64 max_size, const std::string& limit_name) {
+  const std::string name = what + " '" + path + "'";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw ConfigError("cannot open " + name + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw ConfigError(name + " is a directory");
+  if (S_ISREG(st.st_mode) && static_cast<u64>(st.st_size) > max_size)
+    throw ConfigError(name + " is " + size_text(static_cast<u64>(st.st_size)) + ", larger than " + limit_name);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError("cannot open " + name + ": " + std::strerror(errno));
+  auto data = std::make_shared<std::vector<u8>>();
+  if (S_ISREG(st.st_mode)) data->reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    data->insert(data->end(), buf, buf + in.gcount());
+    if (data->size() > max_size) throw ConfigError(name + " is larger than " + limit_name);
+  }
+  if (in.bad()) throw ConfigError("cannot read " + name);
+  if (data->empty()) throw ConfigError(name + " is empty");
+  return data;
+}
+
 u64 parse_memory_size(const std::string& text) {
   auto bad = [&](const std::string& why) {
     return ConfigError("invalid memory size '" + text + "': " + why);

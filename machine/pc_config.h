@@ -2,6 +2,7 @@
 // input (a BIOS file name, a memory size) into it. Errors here are host/configuration
 // errors (STYLE.md guideline 12, kind 3): ConfigError with a message for the user.
 #pragma once
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,7 @@ constexpr int kExitHalted = 0;        // HLT with nothing left that could wake t
 constexpr int kExitUsage = 2;         // bad command line, unreadable file, host error
 constexpr int kExitTripleFault = 4;   // triple fault with --on-triple-fault=stop
 constexpr int kExitInsnLimit = 5;     // --max-insns reached
+constexpr int kNoInput = -1, kInputQuit = -2;   // PcConfig::serial_input results
 
 constexpr u64 KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 constexpr u64 kMinRam = 1 * MiB;
@@ -38,13 +40,33 @@ constexpr u64 kLowBiosMax = 128 * KiB; // larger images are visible only below 4
 
 struct PcConfig {
   u64 ram_bytes = kDefaultRam;
-  std::shared_ptr<const std::vector<u8>> bios;   // raw image; required
+  std::shared_ptr<const std::vector<u8>> bios;   // raw image; required unless `kernel` is set
   std::string bios_name = "BIOS image";          // for messages (usually the path)
   CharSink* debugcon = nullptr;                  // null: no device at port 0xE9
   TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
+  bool no_reboot = false;                        // a guest reset (not a triple fault) ends the run, status 0
   u64 max_insns = 0;                             // 0: no limit
   CpuFeatures cpu;                               // CPU model (--cpu): CPUID and available ISA
+  CharSink* serial = nullptr;                    // COM1's output; null: discarded
+  // COM1's input: polled between CPU slices while the receive FIFO has room; returns a
+  // byte, kNoInput, or kInputQuit to end the run (Ctrl-A X on the terminal).
+  std::function<int()> serial_input;
+  // Direct kernel boot (machine/boot/): no firmware runs; the board writes ACPI tables,
+  // loads the kernel (bzImage, PVH ELF or Multiboot) and starts the CPU at its entry.
+  std::shared_ptr<const std::vector<u8>> kernel;
+  std::string kernel_name = "kernel";
+  std::shared_ptr<const std::vector<u8>> initrd; // null: none
+  std::string initrd_name = "initrd";
+  std::string cmdline;
+  // The RTC's time at power-on (Unix seconds): fixed, so runs are repeatable.
+  i64 rtc_base_unix = 1'700'000'000;             // 2023-11-14 22:13:20 UTC
 };
+
+// Reads a whole host file for the board (`what` names it in messages: "kernel", "initrd").
+// Throws ConfigError if it is missing, unreadable, a directory, empty, or larger than
+// `max_size` bytes (checked before reading; the message says "larger than <limit_name>").
+std::shared_ptr<const std::vector<u8>> load_host_file(const std::string& path, const std::string& what,
+                                                      u64 max_size, const std::string& limit_name);
 
 // Reads a BIOS image; throws ConfigError if it is missing, unreadable, empty or larger
 // than kMaxBiosSize.

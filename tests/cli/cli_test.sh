@@ -57,6 +57,34 @@ hi_rom() {
 ASM
 }
 
+# mb_kernel NAME: assembles stdin (32-bit code) into $T/NAME.bin, a Multiboot v1 kernel
+# (a.out kludge) loaded at 1 MiB.
+mb_kernel() {
+    { echo "bits 32"; echo "org 0x100000"
+      echo "hdr: dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), hdr, hdr, end, end, start"
+      echo "start:"; cat; echo "end:"; } >"$T/$1.asm"
+    "$NASM" -f bin -o "$T/$1.bin" "$T/$1.asm" || { echo "nasm failed" >&2; exit 1; }
+}
+
+# A Multiboot kernel that prints "hello" on COM1 and powers off through PM1a_CNT (0x604).
+hello_kernel() {
+    mb_kernel hello <<'ASM'
+        mov dx, 0x3F8
+        mov esi, msg
+.l:     lodsb
+        test al, al
+        jz .off
+        out dx, al
+        jmp .l
+.off:   mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        cli
+        hlt
+msg:    db "hello", 10, 0
+ASM
+}
+
 case $CASE in
 help)
     run --help
@@ -238,6 +266,54 @@ demo)
     expect_status 1
     grep -q "Retrovisor demo ROM" "$T/out" || fail "no demo banner"
     grep -q "in 64-bit mode" "$T/out" || fail "the demo did not reach long mode" ;;
+kernel_boot)
+    hello_kernel
+    run --kernel "$T/hello.bin" --serial stdio --append "x=1"
+    show; expect_status 0; expect_stdout "hello"; expect_stderr_has "guest powered off"
+    run --kernel "$T/hello.bin" --serial "file:$T/serial.txt"
+    show; expect_status 0; expect_stdout ""
+    [ "$(cat "$T/serial.txt")" = "hello" ] || fail "serial file is '$(cat "$T/serial.txt")'" ;;
+serial_input)
+    # Echoes each byte from COM1 (polling LSR.DR) until it reads '.', then powers off.
+    mb_kernel echo <<'ASM'
+.wait:  mov dx, 0x3FD
+        in al, dx
+        test al, 1
+        jz .wait
+        mov dx, 0x3F8
+        in al, dx
+        cmp al, '.'
+        je .off
+        out dx, al
+        jmp .wait
+.off:   mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+ASM
+    printf 'abc\001\001.' | timeout 30 "$RV" --kernel "$T/echo.bin" --serial stdio >"$T/out" 2>"$T/err"
+    status=$?
+    show; expect_status 0; expect_stdout "abc"$'\001'; expect_stderr_has "guest powered off"
+    # Ctrl-A X quits a guest that never ends by itself.
+    printf 'q\001x' | timeout 30 "$RV" --kernel "$T/echo.bin" --serial stdio >"$T/out" 2>"$T/err"
+    status=$?
+    show; expect_status 0; expect_stdout "q"; expect_stderr_has "Ctrl-A X" ;;
+kernel_missing)   usage_error "/nonexistent/vmlinux" --kernel /nonexistent/vmlinux ;;
+kernel_not_a_kernel)
+    head -c 20000 /dev/zero | tr '\0' 'x' >"$T/junk.bin"
+    usage_error "junk.bin" --kernel "$T/junk.bin" ;;
+kernel_truncated)
+    hello_kernel
+    head -c 40 "$T/hello.bin" >"$T/short.bin"
+    usage_error "short.bin" --kernel "$T/short.bin" ;;
+kernel_empty)     : >"$T/empty.bin"; usage_error "empty" --kernel "$T/empty.bin" ;;
+kernel_big_initrd)
+    hello_kernel; truncate -s 17M "$T/initrd.img"
+    usage_error "initrd" --kernel "$T/hello.bin" --initrd "$T/initrd.img" -m 16M ;;
+kernel_small_ram) hello_kernel; usage_error "hello.bin" --kernel "$T/hello.bin" -m 1M ;;
+kernel_and_bios)  hello_kernel; hi_rom; usage_error "--kernel" --kernel "$T/hello.bin" --bios "$T/hi.bin" ;;
+initrd_no_kernel) hi_rom; usage_error "--kernel" --bios "$T/hi.bin" --initrd "$T/hi.bin" ;;
+bad_serial)       hello_kernel; usage_error "--serial" --kernel "$T/hello.bin" --serial tty ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;
