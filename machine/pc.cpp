@@ -135,6 +135,9 @@ RunResult Pc::run() {
     const StopReason why = m_cpu.run(slice);
     res.guest_insns += m_cpu.state().icount - before;
     m_sched.run_until(now());
+    // Console output without a newline (a shell prompt) must reach the host now, not when
+    // the sink's buffer fills: flush once per slice (nothing to do when nothing was written).
+    if (m_cfg.serial) m_cfg.serial->flush();
 
     switch (why) {
       case StopReason::Budget:
