@@ -50,6 +50,8 @@ po::options_description describe() {
        "CPU model, i.e. what CPUID advertises and which instructions exist: max (the default: "
        "x86-64-v2 plus MOVBE, LZCNT, XSAVE) or v1 (x86-64 baseline: SSE2, no SSE3+, POPCNT, "
        "CMPXCHG16B, XSAVE)")
+      ("smp", po::value<std::string>()->value_name("N"),
+       "number of CPUs: 1 (the only value for now; the board has one local APIC)")
       ("no-reboot", "end the run (status 0) when the guest resets the machine (port 0x92, 0xCF9, "
        "i8042 pulse, ACPI reset register) instead of restarting it")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
@@ -158,6 +160,8 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     if (!f) return usage_error("--cpu: unknown CPU model '" + v + "' (known: " + CpuFeatures::model_names() + ")");
     o.cpu = *f;
   }
+  if (vm.count("smp") && vm["smp"].as<std::string>() != "1")
+    return usage_error("--smp: only 1 CPU is emulated, not '" + vm["smp"].as<std::string>() + "'");
   o.stats = vm.count("stats") > 0;
   o.no_reboot = vm.count("no-reboot") > 0;
   return {o, "", 0};

@@ -314,6 +314,7 @@ kernel_small_ram) hello_kernel; usage_error "hello.bin" --kernel "$T/hello.bin" 
 kernel_and_bios)  hello_kernel; hi_rom; usage_error "--kernel" --kernel "$T/hello.bin" --bios "$T/hi.bin" ;;
 initrd_no_kernel) hi_rom; usage_error "--kernel" --bios "$T/hi.bin" --initrd "$T/hi.bin" ;;
 bad_serial)       hello_kernel; usage_error "--serial" --kernel "$T/hello.bin" --serial tty ;;
+bad_smp)          hello_kernel; usage_error "--smp" --kernel "$T/hello.bin" --smp 2 ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;
