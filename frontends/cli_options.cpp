@@ -50,6 +50,9 @@ po::options_description describe() {
        "CPU model, i.e. what CPUID advertises and which instructions exist: max (the default: "
        "x86-64-v2 plus MOVBE, LZCNT, XSAVE) or v1 (x86-64 baseline: SSE2, no SSE3+, POPCNT, "
        "CMPXCHG16B, XSAVE)")
+      ("clock", po::value<std::string>()->value_name("virtual|realtime"),
+       "virtual (default): time is a function of the instructions executed, so runs repeat "
+       "exactly; realtime: time follows the host's clock")
       ("smp", po::value<std::string>()->value_name("N"),
        "number of CPUs: 1 (the only value for now; the board has one local APIC)")
       ("no-reboot", "end the run (status 0) when the guest resets the machine (port 0x92, 0xCF9, "
@@ -159,6 +162,11 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     auto f = CpuFeatures::named(v);
     if (!f) return usage_error("--cpu: unknown CPU model '" + v + "' (known: " + CpuFeatures::model_names() + ")");
     o.cpu = *f;
+  }
+  if (vm.count("clock")) {
+    const std::string& v = vm["clock"].as<std::string>();
+    if (v != "virtual" && v != "realtime") return usage_error("--clock: expected virtual or realtime, not '" + v + "'");
+    o.realtime_clock = v == "realtime";
   }
   if (vm.count("smp") && vm["smp"].as<std::string>() != "1")
     return usage_error("--smp: only 1 CPU is emulated, not '" + vm["smp"].as<std::string>() + "'");

@@ -21,6 +21,7 @@ struct CliOptions {
   TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
   bool stats = false;
   bool no_reboot = false;
+  bool realtime_clock = false;   // --clock realtime
   CpuFeatures cpu;                 // --cpu MODEL
 };
 

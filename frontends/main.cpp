@@ -1,10 +1,12 @@
 // retrovisor: the command-line frontend. Parses the options, builds the PC, runs it and
 // turns the way the run ended into the process exit status (README.md "Exit statuses").
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <thread>
 
 #include "devices/char_sink.h"
 #include "frontends/cli_options.h"
@@ -51,6 +53,15 @@ int run(const rv::CliOptions& o) {
   cfg.on_triple_fault = o.on_triple_fault;
   cfg.max_insns = o.max_insns;
   cfg.no_reboot = o.no_reboot;
+  if (o.realtime_clock) {
+    // The only place host time enters the machine (DESIGN.md decision 7).
+    cfg.host_clock = [] {
+      return static_cast<rv::Nanos>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count());
+    };
+    cfg.host_sleep = [](rv::Nanos ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); };
+  }
   cfg.cpu = o.cpu;
 
   std::unique_ptr<rv::CharSink> sink;

@@ -37,8 +37,10 @@ Pc::Pc(PcConfig cfg)
   wire();
   // One clock: devices read the scheduler's time, the TSC reads the same, and an event
   // scheduled earlier than the running slice's end shortens the slice so it fires on time.
+  if (m_cfg.host_clock) m_host_epoch = m_cfg.host_clock();
   m_sched.set_time_source([this] { return now(); });
   m_sched.set_deadline_listener([this](Nanos when) {
+    if (realtime()) return;   // realtime slices are short; the event fires at the slice's end
     Nanos t = now();
     u64 insns = when > t ? (when - t + kNsPerInsn - 1) / kNsPerInsn : 0;
     m_cpu.limit_run_to(m_cpu.state().icount + insns);
@@ -127,7 +129,9 @@ RunResult Pc::run() {
     }
     // Run to the next device deadline at most, so events fire at their exact time.
     const Nanos deadline = m_sched.next_deadline();
-    if (deadline != kNever) {
+    if (realtime()) {
+      slice = std::min(slice, kRealtimeSliceInsns);
+    } else if (deadline != kNever) {
       const Nanos t = now();
       slice = std::min<u64>(slice, deadline > t ? std::max<u64>(1, (deadline - t) / kNsPerInsn) : 1);
     }
@@ -173,7 +177,13 @@ RunResult Pc::run() {
         if (next - m_idle_start > kMaxIdleNs)
           return finish(StopKind::HaltIdle, kExitHalted,
                         "guest halted with interrupts enabled and no interrupt for 600 s of virtual time");
-        if (next > now()) m_idle_ns += next - now();
+        if (realtime()) {
+          // Wait for the host clock, in short steps so serial input stays responsive.
+          const Nanos t = now();
+          if (next > t && m_cfg.host_sleep) m_cfg.host_sleep(std::min(next - t, kRealtimeMaxSleep));
+        } else if (next > now()) {
+          m_idle_ns += next - now();
+        }
         m_sched.run_until(now());
         break;
       }

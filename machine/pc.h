@@ -71,7 +71,14 @@ class Pc {
   // Virtual time (DESIGN.md decision 7): nanoseconds since power-on, a pure function of the
   // retired instruction count (kNsPerInsn each) plus the time skipped while the CPU was
   // halted waiting for an event. The TSC counts nanoseconds (a 1 GHz TSC).
-  Nanos now() const { return m_cpu.state().icount * kNsPerInsn + m_idle_ns; }
+  // With --clock realtime it is the host's monotonic clock since the machine was built.
+  Nanos now() const {
+    if (m_cfg.host_clock) return m_cfg.host_clock() - m_host_epoch;
+    return m_cpu.state().icount * kNsPerInsn + m_idle_ns;
+  }
+  bool realtime() const { return static_cast<bool>(m_cfg.host_clock); }
+  static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
+  static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
   static constexpr Nanos kNsPerInsn = 1;
   PhysMemory& memory() { return m_mem; }
   IoBus& io() { return m_io; }
@@ -111,6 +118,7 @@ class Pc {
   Scheduler m_sched;
   std::unique_ptr<BoardDevices> m_dev;
   Nanos m_idle_ns = 0;           // virtual time skipped by halts (see now())
+  Nanos m_host_epoch = 0;        // host clock at construction (realtime mode)
   Nanos m_idle_start = kNever;   // when the current uninterrupted halt began
   u64 m_idle_since_icount = 0;
   bool m_exit_requested = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu/cpu_features.h"
+#include "memory/scheduler.h"
 #include "memory/types.h"
 
 namespace rv {
@@ -51,6 +52,10 @@ struct PcConfig {
   // COM1's input: polled between CPU slices while the receive FIFO has room; returns a
   // byte, kNoInput, or kInputQuit to end the run (Ctrl-A X on the terminal).
   std::function<int()> serial_input;
+  // --clock realtime: the host's monotonic clock in nanoseconds, and a way to wait. Both come
+  // from frontends/ (DESIGN.md: only frontends read host time). Unset: virtual time.
+  std::function<Nanos()> host_clock;
+  std::function<void(Nanos)> host_sleep;
   // Direct kernel boot (machine/boot/): no firmware runs; the board writes ACPI tables,
   // loads the kernel (bzImage, PVH ELF or Multiboot) and starts the CPU at its entry.
   std::shared_ptr<const std::vector<u8>> kernel;

@@ -315,6 +315,7 @@ kernel_and_bios)  hello_kernel; hi_rom; usage_error "--kernel" --kernel "$T/hell
 initrd_no_kernel) hi_rom; usage_error "--kernel" --bios "$T/hi.bin" --initrd "$T/hi.bin" ;;
 bad_serial)       hello_kernel; usage_error "--serial" --kernel "$T/hello.bin" --serial tty ;;
 bad_smp)          hello_kernel; usage_error "--smp" --kernel "$T/hello.bin" --smp 2 ;;
+bad_clock)        hello_kernel; usage_error "--clock" --kernel "$T/hello.bin" --clock wall ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;
