@@ -69,6 +69,9 @@ void exec_MASKMOVQ_Pq_Nq(Cpu& c, const DecodedInsn& d) {
   mmx_check(c);
   u64 data = mm_get(c, d.reg), mask = mm_get(c, d.rm);
   to_mmx_state(c);
+  // #AC for a misaligned m64 target even with an all-zero mask, as the host does (SDM Vol.3A
+  // Table 6-7); segment checks come first.
+  c.check_alignment(c.seg_linear(d.seg, c.gpr(RDI) & kSizeMask[d.asize], 8, Access::Write), 8);
   masked_store(c, d, reinterpret_cast<const u8*>(&data), reinterpret_cast<const u8*>(&mask), 8);
 }
 

@@ -34,9 +34,15 @@ inline u64 hi64(V v) { return static_cast<u64>(_mm_extract_epi64(v, 1)); }
 // 16-byte memory operand. Legacy-SSE 128-bit operands must be 16-byte aligned (#GP(0)) unless
 // the instruction's Exceptions section says otherwise (SDM Vol.2 §2.4: the PCMPxSTRx family
 // does not require alignment). The check is on the linear address.
+// The alignment check comes before the canonical-address / segment checks: a misaligned
+// operand that is also non-canonical via RSP/RBP gives #GP(0), not #SS (observed natively).
 inline V read_m128(Cpu& c, const DecodedInsn& d, bool aligned) {
-  u64 la = c.seg_linear(d.seg, c.ea(d), 16, Access::Read);
-  if (aligned && (la & 15)) c.fault(kGP, 0);
+  const u64 off = c.ea(d);
+  if (aligned) {
+    const u64 base = (!c.long64() || d.seg >= FS) ? c.state().seg[d.seg].base : 0;
+    if ((base + off) & 15) c.fault(kGP, 0);
+  }
+  u64 la = c.seg_linear(d.seg, off, 16, Access::Read);
   u64 lo = c.read_lin(la, 8);
   u64 hi = c.read_lin(c.long64() ? la + 8 : (la + 8) & 0xFFFFFFFFu, 8);   // linear addresses wrap at 4 GiB
   return make_v(lo, hi);

@@ -152,6 +152,40 @@ void exec_comi(Cpu& c, const DecodedInsn& d) {
   c.set_arith_flags(bits, kFlagZF | kFlagPF | kFlagCF | kFlagOF | kFlagSF | kFlagAF);
 }
 
+// HADDPS/HSUBPS/HADDPD/HSUBPD: the result comes from the guest instruction (Op); with an
+// unmasked overflow or underflow the precision flag is recomputed by refine_precision on the
+// equivalent vertical operation (Pair) of the even and odd elements, lane for lane the same
+// additions (SDM Vol.2 HADDPS: dest[0] = a0 + a1, ... src[0] + src[1] ...).
+template <V (*Op)(V, V), V (*Pair)(V, V), bool Double>
+void exec_hfp(Cpu& c, const DecodedInsn& d) {
+  constexpr Tiny K = Double ? Tiny::PD : Tiny::PS;
+  sse_check(c);
+  V b = read_Wx(c, d);
+  V a = xmm_get(c, d.reg);
+  const u32 mx = fx::mxcsr(c);
+  u32 flags;
+  V r = host_fp(mx, flags, [&] {
+    opaque(a);
+    opaque(b);
+    return Op(a, b);
+  });
+  exact_underflow<K>(mx, flags, r);
+  const u32 unmasked = flags & ~(mx >> 7);
+  if (RV_UNLIKELY((unmasked & (kMxOe | kMxUe)) && !(unmasked & (kMxIe | kMxDe | kMxZe)) && (flags & kMxPe))) {
+    V even, odd;
+    if constexpr (Double) {
+      even = vi(_mm_unpacklo_pd(pd(a), pd(b)));
+      odd = vi(_mm_unpackhi_pd(pd(a), pd(b)));
+    } else {
+      even = vi(_mm_shuffle_ps(ps(a), ps(b), _MM_SHUFFLE(2, 0, 2, 0)));
+      odd = vi(_mm_shuffle_ps(ps(a), ps(b), _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    flags = refine_precision<Pair, K, Refine::Add>(mx, flags, even, odd);
+  }
+  fp_commit(c, mx, flags);
+  xmm_set(c, d.reg, r);
+}
+
 void exec_SHUFPS_Vps_Wps_Ib(Cpu& c, const DecodedInsn& d) {
   sse_check(c);
   V vb = read_Wx(c, d);
@@ -202,10 +236,10 @@ void register_sse_arith(Table& t) {
   RV_REG(RCPSS_Vss_Wss, exec_fp<op_rcpss, 4>);
   RV_REG(ADDSUBPS_Vps_Wps, exec_fp<op_addsubps, 16, Tiny::PS, Refine::Add>);
   RV_REG(ADDSUBPD_Vpd_Wpd, exec_fp<op_addsubpd, 16, Tiny::PD, Refine::Add>);
-  RV_REG(HADDPS_Vps_Wps, exec_fp<op_haddps, 16, Tiny::PS>);
-  RV_REG(HADDPD_Vpd_Wpd, exec_fp<op_haddpd, 16, Tiny::PD>);
-  RV_REG(HSUBPS_Vps_Wps, exec_fp<op_hsubps, 16, Tiny::PS>);
-  RV_REG(HSUBPD_Vpd_Wpd, exec_fp<op_hsubpd, 16, Tiny::PD>);
+  RV_REG(HADDPS_Vps_Wps, exec_hfp<op_haddps, op_addps, false>);
+  RV_REG(HADDPD_Vpd_Wpd, exec_hfp<op_haddpd, op_addpd, true>);
+  RV_REG(HSUBPS_Vps_Wps, exec_hfp<op_hsubps, op_subps, false>);
+  RV_REG(HSUBPD_Vpd_Wpd, exec_hfp<op_hsubpd, op_subpd, true>);
   RV_REG(ANDPS_Vps_Wps, exec_bits<op_and>);
   RV_REG(ANDPD_Vpd_Wpd, exec_bits<op_and>);
   RV_REG(ANDNPS_Vps_Wps, exec_bits<op_andn>);

@@ -25,9 +25,17 @@ RV_OP(op_cvtdq2pd, vi(_mm_cvtepi32_pd(b)))
 RV_OP(op_cvtpd2dq, _mm_cvtpd_epi32(pd(b)))
 #undef RV_OP
 
+// Only the register form is an MMX access: a pending x87 exception raises #MF for
+// CVTPI2PS/CVTPI2PD xmm, mm alone (SDM Vol.3B Table 22-6 note 1), the m64 form needs just the
+// SSE checks and leaves the x87 state alone.
+RV_INLINE void cvtpi2p_check(Cpu& c, const DecodedInsn& d) {
+  if (d.mod == 3) sse_mmx_check(c);
+  else sse_check(c);
+}
+
 // CVTPI2PS xmm, mm/m64: low two singles replaced, high quadword kept.
 void exec_CVTPI2PS_Vps_Qpi(Cpu& c, const DecodedInsn& d) {
-  sse_mmx_check(c);
+  cvtpi2p_check(c, d);
   V b = v64(read_Qq(c, d));
   V a = xmm_get(c, d.reg);
   const u32 mx = fx::mxcsr(c);
@@ -42,7 +50,7 @@ void exec_CVTPI2PS_Vps_Qpi(Cpu& c, const DecodedInsn& d) {
 }
 // CVTPI2PD xmm, mm/m64: exact, no floating-point exception possible.
 void exec_CVTPI2PD_Vpd_Qpi(Cpu& c, const DecodedInsn& d) {
-  sse_mmx_check(c);
+  cvtpi2p_check(c, d);
   V b = v64(read_Qq(c, d));
   if (d.mod == 3) to_mmx_state(c);
   xmm_set(c, d.reg, vi(_mm_cvtepi32_pd(b)));

@@ -132,24 +132,25 @@ void exec_X87_ESC(Cpu& c, const DecodedInsn& d) {
     case Kind::Load: {
       const u64 ea = c.ea(d);
       alignas(16) u8 buf[16] = {};
-      read_bytes(c, d, ea, buf, f.size);
+      read_bytes(c, d, ea, buf, f.size, mem_align(f.size));
       if (!try_fast(c, d, opc, reg, rm, buf, FastMem::Load)) run_on_host(c, opc, modrm, buf);
       record_pointers(c, fop, true, ea);
       return;
     }
     case Kind::Store: {
       const u64 ea = c.ea(d);
-      c.probe_write(d.seg, ea, f.size);
+      const unsigned al = mem_align(f.size);   // #AC before any state change (m80: 8)
+      probe_dest(c, d, ea, f.size, al);
       alignas(16) u8 buf[16] = {};
       if (try_fast(c, d, opc, reg, rm, buf, FastMem::Store)) {
-        write_bytes(c, d, ea, buf, f.size);
+        write_bytes(c, d, ea, buf, f.size, al);
         record_pointers(c, fop, true, ea);
         return;
       }
       const HostResult r = run_on_host(c, opc, modrm, buf);
       // An unmasked invalid/denormal/zero-divide/overflow/underflow exception suppresses a
       // memory store; an unmasked precision exception does not (SDM Vol.1 §8.5.1-§8.5.6).
-      if (!(r.new_unmasked & (kIE | kDE | kZE | kOE | kUE))) write_bytes(c, d, ea, buf, f.size);
+      if (!(r.new_unmasked & (kIE | kDE | kZE | kOE | kUE))) write_bytes(c, d, ea, buf, f.size, al);
       record_pointers(c, fop, true, ea);
       return;
     }

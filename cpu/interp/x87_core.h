@@ -83,9 +83,15 @@ enum class FastMem : u8 { None, Load, Store };
 bool try_fast(Cpu& c, const DecodedInsn& d, unsigned opc, unsigned reg, unsigned rm, u8* mem, FastMem mk);
 
 // Guest memory <-> host buffer in pieces of at most 8 bytes (offsets wrap at the address
-// size). read_bytes faults before anything is returned; callers probe before write_bytes.
-void read_bytes(Cpu& c, const DecodedInsn& d, u64 off, u8* buf, unsigned n);
-void write_bytes(Cpu& c, const DecodedInsn& d, u64 off, const u8* buf, unsigned n);
+// size). `align` is the operand's #AC alignment (SDM Vol.3A Table 6-7: 8 for m80, 2 or 4 for
+// the environment/state images), checked once for the whole operand; the pieces never fault
+// #AC themselves. read_bytes faults before anything is returned; callers run probe_dest
+// (segment, #AC and page checks of the whole destination) before write_bytes.
+void read_bytes(Cpu& c, const DecodedInsn& d, u64 off, u8* buf, unsigned n, unsigned align);
+void probe_dest(Cpu& c, const DecodedInsn& d, u64 off, unsigned n, unsigned align);
+void write_bytes(Cpu& c, const DecodedInsn& d, u64 off, const u8* buf, unsigned n, unsigned align);
+// #AC alignment of an n-byte x87 operand (2, 4, 8; 10-byte real/BCD operands need 8).
+constexpr unsigned mem_align(unsigned n) { return n > 8 ? 8 : n; }
 
 // FNINIT's state (SDM Vol.2A FINIT): FCW 037FH, FSW 0 (TOP 0), all tags empty, FOP/FIP/FDP 0.
 void init_state(Cpu& c);

@@ -9,17 +9,48 @@
 
 namespace rv::interp::x87 {
 
-void read_bytes(Cpu& c, const DecodedInsn& d, u64 off, u8* buf, unsigned n) {
-  for (unsigned k = 0; k < n; k += 8) {
-    const unsigned part = n - k < 8 ? n - k : 8;
+namespace {
+
+// Piece size for moving an n-byte operand at linear address `la` whose alignment (`align`,
+// a power of two <= 8) was checked up front: the largest power of two <= 8 dividing la, and
+// at least `align`. Each piece then starts on a multiple of its size (offsets wrap at 64 KiB
+// or 4 GiB, multiples of 8), so no piece can raise #AC on its own: the memory formats are
+// checked as a whole (SDM Vol.3A §6.15, Table 6-7), never per piece.
+unsigned piece_size(u64 la, unsigned align) {
+  const unsigned low = la & 7 ? static_cast<unsigned>(la & (~la + 1) & 7) : 8;
+  return low > align ? low : align;
+}
+
+}  // namespace
+
+void read_bytes(Cpu& c, const DecodedInsn& d, u64 off, u8* buf, unsigned n, unsigned align) {
+  const u64 la = c.seg_linear(d.seg, off, n, Access::Read);
+  c.check_alignment(la, align);
+  const unsigned piece = piece_size(la, align);
+  for (unsigned k = 0; k < n; k += piece) {
+    const unsigned part = n - k < piece ? n - k : piece;
     const u64 v = c.read_mem(d.seg, (off + k) & kSizeMask[d.asize], part);
     std::memcpy(buf + k, &v, part);
   }
 }
 
-void write_bytes(Cpu& c, const DecodedInsn& d, u64 off, const u8* buf, unsigned n) {
-  for (unsigned k = 0; k < n; k += 8) {
-    const unsigned part = n - k < 8 ? n - k : 8;
+void probe_dest(Cpu& c, const DecodedInsn& d, u64 off, unsigned n, unsigned align) {
+  const u64 la = c.seg_linear(d.seg, off, n, Access::Write);
+  c.check_alignment(la, align);
+  const bool user = c.cpl() == 3;
+  c.translate(la, Access::Write, user);
+  if ((la & 0xFFF) + n > kPageSize) {
+    // A fault on the second page reports its first byte in CR2, as hardware does.
+    const u64 la2 = (la | 0xFFF) + 1;
+    c.translate(c.long64() ? la2 : la2 & 0xFFFFFFFF, Access::Write, user);
+  }
+}
+
+void write_bytes(Cpu& c, const DecodedInsn& d, u64 off, const u8* buf, unsigned n, unsigned align) {
+  const u64 la = c.seg_linear(d.seg, off, n, Access::Write);
+  const unsigned piece = piece_size(la, align);
+  for (unsigned k = 0; k < n; k += piece) {
+    const unsigned part = n - k < piece ? n - k : piece;
     u64 v = 0;
     std::memcpy(&v, buf + k, part);
     c.write_mem(d.seg, (off + k) & kSizeMask[d.asize], part, v);
@@ -49,8 +80,9 @@ bool real_layout(const Cpu& c) { return !c.protected_mode() || c.v86(); }
 void store_env(Cpu& c, const DecodedInsn& d, bool with_regs) {
   const bool b16 = d.osize == 2, real = real_layout(c);
   const unsigned env = b16 ? 14 : 28, n = env + (with_regs ? 80 : 0);
+  const unsigned align = b16 ? 2 : 4;   // SDM Vol.3A Table 6-7, whatever the image size
   const u64 ea = c.ea(d);
-  c.probe_write(d.seg, ea, n);
+  probe_dest(c, d, ea, n, align);
 
   u8 b[108] = {};
   const u8* p = img(c);
@@ -88,7 +120,7 @@ void store_env(Cpu& c, const DecodedInsn& d, bool with_regs) {
   }
   if (with_regs)
     for (unsigned i = 0; i < 8; i++) std::memcpy(b + env + 10 * i, fx::st(c, i), 10);
-  write_bytes(c, d, ea, b, n);
+  write_bytes(c, d, ea, b, n, align);
 
   if (with_regs) {
     init_state(c);   // FNSAVE reinitialises the FPU (SDM Vol.2A FSAVE)
@@ -104,7 +136,7 @@ void load_env(Cpu& c, const DecodedInsn& d, bool with_regs) {
   const unsigned env = b16 ? 14 : 28, n = env + (with_regs ? 80 : 0);
   const u64 ea = c.ea(d);
   u8 b[108] = {};
-  read_bytes(c, d, ea, b, n);
+  read_bytes(c, d, ea, b, n, b16 ? 2 : 4);   // SDM Vol.3A Table 6-7
 
   u16 cw, sw, tw, fop = 0;
   u64 fip, fdp;

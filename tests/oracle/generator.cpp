@@ -50,6 +50,10 @@ u32 host_features() {
     if (c & (1u << 23)) f |= kFeatPopcnt;
     if (c & (1u << 22)) f |= kFeatMovbe;
     if (c & (1u << 13)) f |= kFeatCx16;
+    if (c & (1u << 0)) f |= kFeatSse3;
+    if (c & (1u << 9)) f |= kFeatSsse3;
+    if (c & (1u << 19)) f |= kFeatSse41;
+    if (c & (1u << 20)) f |= kFeatSse42;
   }
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3))) f |= kFeatBmi1;
   if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5))) f |= kFeatLzcnt;
@@ -64,6 +68,7 @@ const std::vector<Template>& all_templates() {
     add_misc_templates(v);
     add_flow_templates(v);
     add_fp_templates(v);
+    add_simd_templates(v);
     return v;
   }();
   return t;
@@ -162,6 +167,10 @@ RM Gen::rm(unsigned size, bool dst, unsigned mem_percent, unsigned align) {
 }
 
 Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
+  // With EFLAGS.AC possibly set, a misaligned 16-byte SSE operand (MOVUPS, MOVDQU, LDDQU...)
+  // may or may not raise #AC "depending on processor implementation" (SDM Vol.3A §6.15,
+  // Interrupt 17; this AMD host checks 16-byte alignment, Intel only 8): keep those aligned.
+  if (ac_maybe && size >= 16 && align < 16) align = 16;
   bool low_only = size == 1 && legacy_bytes;
   auto pick_reg = [&](u8 avoid) {
     for (;;) {
@@ -301,6 +310,131 @@ void Gen::jump_fixup(Fixup::Kind kind, unsigned field_size, int target) {
   pending_undef[static_cast<unsigned>(target)] |= undef;
 }
 
+// ---- floating-point operands: the hard cases ----
+
+namespace {
+// binary32 (SDM Vol.1 §4.2.2, §4.8): zeros, infinities, QNaN/SNaN of both signs, denormals,
+// the smallest/largest normals, ties for rounding, and the integer-conversion limits 2^15,
+// 2^31, 2^32, 2^63 (CVT*2SI, FIST: in range, exactly at, just over).
+const u32 kF32[] = {0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFA00000,
+                    0x7FBFFFFF, 0x00000001, 0x807FFFFF, 0x00400000, 0x00800000, 0x80800000, 0x7F7FFFFF, 0xFF7FFFFF,
+                    0x3F800000, 0xBF800000, 0x3F000000, 0xBF000000, 0x3FC00000, 0x40200000, 0xC0200000, 0x3F7FFFFF,
+                    0x46FFFE00, 0x47000000, 0xC7000000, 0x4EFFFFFF, 0x4F000000, 0xCF000000, 0xCF000001, 0x4F800000,
+                    0x5EFFFFFF, 0x5F000000, 0xDF000000, 0xDF000001, 0x5F800000, 0x34000000, 0x0C000000, 0x72000000};
+// binary64, the same classes.
+const u64 kF64[] = {0x0000000000000000ull, 0x8000000000000000ull, 0x7FF0000000000000ull, 0xFFF0000000000000ull,
+                    0x7FF8000000000000ull, 0xFFF8000000000000ull, 0x7FF0000000000001ull, 0xFFF4000000000000ull,
+                    0x7FF7FFFFFFFFFFFFull, 0x0000000000000001ull, 0x800FFFFFFFFFFFFFull, 0x0008000000000000ull,
+                    0x0010000000000000ull, 0x8010000000000000ull, 0x7FEFFFFFFFFFFFFFull, 0xFFEFFFFFFFFFFFFFull,
+                    0x3FF0000000000000ull, 0xBFF0000000000000ull, 0x3FE0000000000000ull, 0xBFE0000000000000ull,
+                    0x3FF8000000000000ull, 0x4004000000000000ull, 0xC004000000000000ull, 0x3FEFFFFFFFFFFFFFull,
+                    0x40DFFFC000000000ull, 0x40E0000000000000ull, 0xC0E0000000000000ull, 0x41DFFFFFFFC00000ull,
+                    0x41DFFFFFFFE00000ull, 0x41E0000000000000ull, 0xC1E0000000000000ull, 0xC1E0000000100000ull,
+                    0xC1E0000000200000ull, 0x41EFFFFFFFE00000ull, 0x41F0000000000000ull, 0x43DFFFFFFFFFFFFFull,
+                    0x43E0000000000000ull, 0xC3E0000000000000ull, 0xC3E0000000000001ull, 0x43F0000000000000ull,
+                    0x3690000000000000ull, 0x0690000000000000ull, 0x47E0000000000000ull, 0x400921FB54442D18ull};
+}  // namespace
+
+u32 fp_hard32(Rng& r) {
+  u32 v = r.pick(kF32);
+  if (r.chance(15)) v ^= static_cast<u32>(r.below(4));             // neighbours: rounding, NaN payloads
+  if (r.chance(10)) v = (v & 0x807FFFFF) | (static_cast<u32>(r.next()) & 0x7F800000);   // random exponent
+  return v;
+}
+
+u64 fp_hard64(Rng& r) {
+  switch (r.below(4)) {
+    case 0: return static_cast<u64>(fp_hard32(r)) | static_cast<u64>(fp_hard32(r)) << 32;   // two floats
+    case 1: return static_cast<u64>(fp_hard32(r)) | (r.next() & 0xFFFFFFFF00000000ull);
+    default: {
+      u64 v = r.pick(kF64);
+      if (r.chance(15)) v ^= r.below(4);
+      if (r.chance(10)) v ^= r.next() & 0x000FFFFFFFFFFFFFull;
+      return v;
+    }
+  }
+}
+
+void fp_hard80(Rng& r, u8 out[10]) {
+  // Extended precision (SDM Vol.1 §8.2.2, Table 8-3): also pseudo-denormals (exponent 0, J=1),
+  // unnormals, pseudo-infinities and pseudo-NaNs (J=0: unsupported, #IA).
+  u64 mant;
+  u16 se;
+  switch (r.below(10)) {
+    case 0: { // a double's value, widened (exact)
+      u64 d = r.pick(kF64);
+      u16 e = static_cast<u16>((d >> 52) & 0x7FF);
+      u64 f = d & 0x000FFFFFFFFFFFFFull;
+      se = static_cast<u16>((d >> 63) << 15);
+      if (e == 0x7FF) { se |= 0x7FFF; mant = 0x8000000000000000ull | f << 11; }
+      else if (e == 0 && f == 0) mant = 0;
+      else if (e == 0) { int msb = 63 - __builtin_clzll(f); mant = f << (63 - msb); se |= static_cast<u16>(msb - 1074 + 16383); }
+      else { se |= static_cast<u16>(e - 1023 + 16383); mant = 0x8000000000000000ull | f << 11; }
+      break;
+    }
+    case 1: se = 0x7FFF; mant = 0xC000000000000000ull | (r.chance(50) ? 0 : r.next() >> 2); break;   // QNaN
+    case 2: se = 0x7FFF; mant = 0x8000000000000000ull | (r.next() >> 2 | 1); break;                  // SNaN
+    case 3: se = 0x7FFF; mant = 0x8000000000000000ull; break;                                       // infinity
+    case 4: se = 0; mant = r.next() >> (1 + r.below(63)); break;                                   // denormal/zero
+    case 5: se = 0; mant = 0x8000000000000000ull | (r.next() >> 1); break;                          // pseudo-denormal
+    case 6: {   // integer-conversion limits: 2^15, 2^31, 2^63, 10^18 (FBSTP) and neighbours
+      static const u16 kE[] = {16383 + 15, 16383 + 31, 16383 + 32, 16383 + 63, 16383 + 59, 16383 + 14, 16383 + 62};
+      se = r.pick(kE);
+      mant = 0x8000000000000000ull;
+      if (r.chance(50)) mant += r.below(3) ? (1ull << (r.below(64))) : 0;
+      if (r.chance(30)) mant = 0xFFFFFFFFFFFFFFFFull << r.below(40);
+      if (se == 16383 + 59 && r.chance(50)) mant = 0xDE0B6B3A76400000ull;   // 10^18
+      break;
+    }
+    case 7: se = static_cast<u16>(r.below(0x7FFF)); mant = r.next() & 0x7FFFFFFFFFFFFFFFull; break;  // unnormal
+    case 8: se = 0x7FFF; mant = r.next() & 0x7FFFFFFFFFFFFFFFull; break;                             // pseudo-NaN/inf
+    default: se = static_cast<u16>(16383 - 70 + r.below(140)); mant = 0x8000000000000000ull | r.next(); break;
+  }
+  if (r.chance(50)) se ^= 0x8000;
+  std::memcpy(out, &mant, 8);
+  std::memcpy(out + 8, &se, 2);
+}
+
+std::vector<u8> initial_fpu(Rng& setup, Gen& g) {
+  std::vector<u8> f(512, 0);
+  // FCW: FNINIT's 037F with random precision (24/53/64 bits) and rounding control; rarely an
+  // unmasked exception (#MF at the next waiting instruction that sees it pending).
+  u16 fcw = 0x037F;
+  if (setup.chance(50)) fcw = static_cast<u16>((fcw & ~0xC00) | (setup.below(4) << 10));
+  if (setup.chance(30)) { static const u16 kPc[] = {0x000, 0x200, 0x300}; fcw = static_cast<u16>((fcw & ~0x300) | setup.pick(kPc)); }
+  if (setup.chance(3)) fcw = static_cast<u16>(fcw & ~(1u << setup.below(6)));
+  // MXCSR: rounding, DAZ, FTZ; rarely an unmasked exception (#XM).
+  u32 mxcsr = 0x1F80;
+  if (setup.chance(50)) mxcsr = (mxcsr & ~0x6000u) | (setup.below(4) << 13);
+  if (setup.chance(25)) mxcsr |= 0x0040;
+  if (setup.chance(25)) mxcsr |= 0x8000;
+  if (setup.chance(3)) mxcsr &= ~(0x80u << setup.below(6));
+  std::memcpy(&f[0], &fcw, 2);
+  std::memcpy(&f[24], &mxcsr, 4);
+  // The x87 stack: random TOP and tags, values from the hard cases (FXRSTOR recomputes the
+  // full tags from the contents). Often empty, as after FNINIT.
+  if (setup.chance(60)) {
+    u16 top = static_cast<u16>(setup.below(8));
+    u16 fsw = static_cast<u16>(top << 11);
+    std::memcpy(&f[2], &fsw, 2);
+    u8 ftw = 0;
+    unsigned depth = setup.below(9);
+    for (unsigned k = 0; k < depth; k++) ftw |= static_cast<u8>(1u << ((top + k) & 7));   // ST0..ST(depth-1)
+    if (setup.chance(20)) ftw = static_cast<u8>(setup.next());
+    f[4] = ftw;
+    for (unsigned k = 0; k < 8; k++) {
+      if (setup.chance(70)) fp_hard80(setup, &f[32 + 16 * k]);
+      else { u64 v = g.value(8); std::memcpy(&f[32 + 16 * k], &v, 8); u16 e = static_cast<u16>(setup.next()); std::memcpy(&f[40 + 16 * k], &e, 2); }
+    }
+  }
+  for (unsigned x = 0; x < 16; x++)
+    for (unsigned h = 0; h < 2; h++) {
+      u64 v = setup.chance(60) ? fp_hard64(setup) : g.value(8);
+      std::memcpy(&f[160 + 16 * x + 8 * h], &v, 8);
+    }
+  return f;
+}
+
 // ---- programs ----
 
 Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
@@ -320,26 +454,11 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
   for (unsigned i = 0; i < kPage; i += 8) {
     u64 v = setup.next(), w = setup.next();
     if (setup.chance(10)) v = 0;
+    else if (setup.chance(40)) v = fp_hard64(setup);   // FP operands: the hard cases
     std::memcpy(&p.data[i], &v, 8);
     std::memcpy(&p.stack[i], &w, 8);
   }
-  p.fpu.assign(512, 0);
-  u16 fcw = 0x037F;                                        // FNINIT: all masked, 64-bit precision
-  if (setup.chance(20)) fcw = static_cast<u16>((fcw & ~0xC00) | (setup.below(4) << 10));   // rounding
-  u32 mxcsr = 0x1F80;                                      // all masked, round to nearest
-  if (setup.chance(20)) mxcsr = (mxcsr & ~0x6000u) | (setup.below(4) << 13);
-  if (setup.chance(10)) mxcsr |= 0x8040;                   // FTZ, DAZ
-  std::memcpy(&p.fpu[0], &fcw, 2);
-  std::memcpy(&p.fpu[24], &mxcsr, 4);
-  for (unsigned x = 0; x < 16; x++) {
-    for (unsigned h = 0; h < 2; h++) {
-      static const u64 kFp[] = {0, 0x8000000000000000ull, 0x3FF0000000000000ull, 0x7FF0000000000000ull,
-                                0x7FF8000000000000ull, 0x0000000000000001ull, 0x3F8000003F800000ull,
-                                0x7F8000007FC00000ull, 0x0000000180000000ull, 0xBFF0000000000000ull};
-      u64 v = setup.chance(40) ? kFp[setup.below(10)] : g.value(8);
-      std::memcpy(&p.fpu[160 + 16 * x + 8 * h], &v, 8);
-    }
-  }
+  p.fpu = initial_fpu(setup, g);
   for (unsigned i = 0; i < n; i++) {
     g.item_index = i;
     g.undef |= g.pending_undef[i];

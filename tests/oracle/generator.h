@@ -35,7 +35,8 @@ class Rng {
 u64 mix_seed(u64 a, u64 b);
 
 // Host CPU features that gate templates (CPUID).
-enum Feature : u32 { kFeatNone = 0, kFeatLzcnt = 1, kFeatPopcnt = 2, kFeatMovbe = 4, kFeatBmi1 = 8, kFeatCx16 = 16 };
+enum Feature : u32 { kFeatNone = 0, kFeatLzcnt = 1, kFeatPopcnt = 2, kFeatMovbe = 4, kFeatBmi1 = 8, kFeatCx16 = 16,
+                     kFeatSse3 = 32, kFeatSsse3 = 64, kFeatSse41 = 128, kFeatSse42 = 256 };
 u32 host_features();
 
 class Gen;
@@ -44,7 +45,8 @@ struct Template {
   u8 modes;        // 1: 64-bit, 2: 32-bit, 3: both
   u32 feature;     // required host feature (kFeat*), 0 none
   void (*fn)(Gen&);
-  bool opt_in = false;   // used only when named in --ops (the interpreter lacks x87/SSE so far)
+  bool opt_in = false;   // used only when named in --ops
+  bool simd = false;     // x87/MMX/SSE family: selected together by --ops simd
 };
 const std::vector<Template>& all_templates();
 // templates_*.cpp
@@ -53,6 +55,7 @@ void add_bits_templates(std::vector<Template>& t);
 void add_misc_templates(std::vector<Template>& t);
 void add_flow_templates(std::vector<Template>& t);
 void add_fp_templates(std::vector<Template>& t);
+void add_simd_templates(std::vector<Template>& t);
 
 struct Fixup {
   enum Kind : u8 { Rel8, Rel32, Abs32, RipDisp } kind;
@@ -155,5 +158,15 @@ class Gen {
 };
 
 const char* flag_names(u64 flags, std::string& buf);
+
+// Floating-point hard cases (generator.cpp): NaNs (quiet, signalling, both signs), infinities,
+// denormals, zeros of both signs, integer-conversion limits, rounding ties; 80-bit also
+// pseudo-denormals, unnormals, pseudo-NaNs/infinities.
+u32 fp_hard32(Rng& r);
+u64 fp_hard64(Rng& r);      // one double, or two floats
+void fp_hard80(Rng& r, u8 out[10]);
+// The start x87/SSE state (FXSAVE image): random FCW precision/rounding, MXCSR rounding/DAZ/
+// FTZ (exceptions masked but rarely one), x87 stack with random TOP/tags, XMM hard cases.
+std::vector<u8> initial_fpu(Rng& setup, Gen& g);
 
 }  // namespace rv::oracle

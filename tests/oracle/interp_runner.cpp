@@ -34,6 +34,8 @@ InterpRunner::InterpRunner(bool cpl3) : m_cpl3(cpl3), m_mem(0x20000), m_cpu(m_me
   m_mem.map_ram(kSys, 6 * kPage, 0x14000, "sys");
   m_mem.map_ram(kRoBase, kPage, 0x1A000, "ro");
   m_mem.write_bytes(kRoBase, ro_page_pattern().data(), kPage);
+  m_cpu.reset();
+  std::memcpy(m_reset_fpu, m_cpu.state().fpu.fxsave, 512);
   build_tables();
 }
 
@@ -142,7 +144,12 @@ Snapshot InterpRunner::run(const Case& c) {
   st.gpr = c.gpr;
   st.rip = kSeqAddr;
   st.rflags = c.rflags;
+  // MXCSR_MASK (bytes 28..31) is the CPU's, not the start state's: FXRSTOR ignores the field
+  // natively, and our CPU keeps its mask there (reset value, SDM Vol.1 §11.6.6).
+  u8 mxcsr_mask[4];
+  std::memcpy(mxcsr_mask, m_reset_fpu + 28, 4);
   std::memcpy(st.fpu.fxsave, c.fpu.data(), 512);
+  std::memcpy(st.fpu.fxsave + 28, mxcsr_mask, 4);
   m_cpu.state_changed();
 
   StopReason why;

@@ -30,6 +30,7 @@ class InterpRunner {
   Cpu m_cpu;
   u64 m_next_table = 0;
   CpuState m_tmpl[2];   // by Mode
+  u8 m_reset_fpu[512] = {};   // the CPU's x87/SSE state after RESET (for MXCSR_MASK)
 };
 
 }  // namespace rv::oracle

@@ -13,8 +13,11 @@
 // invalid or privileged instructions, #AC with EFLAGS.AC, #DB from TF, #BP/#OF/#BR...
 //
 // Files: generator.* (sequences, undefined-flag tracking, layout), encoder.* (x86 encoder),
-// templates_*.cpp (instruction families; x87/SSE ones are opt-in until the interpreter has
-// them), native_runner.*, interp_runner.*, report.* (comparison, Capstone listing),
+// templates_*.cpp (instruction families; templates_fp.cpp and templates_simd.cpp are the x87,
+// MMX and SSE..SSE4.2 ones, selected together by `--ops simd`; their operands come from the
+// floating-point hard-case pools in generator.cpp, which also randomizes the start FCW, MXCSR,
+// x87 stack and XMM registers), native_runner.*, interp_runner.*, report.* (comparison,
+// Capstone listing; report.cpp's fpu_diff lists the FXSAVE fields not compared and why),
 // oracle_main.cpp (CLI, fork/re-fork driver, culprit search). Usage: oracle_main.cpp's header.
 //
 // Both runs see the same virtual layout, so RIP-relative operands, CALL return addresses and

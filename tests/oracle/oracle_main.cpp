@@ -3,7 +3,8 @@
 //   oracle_test [--count N] [--seed S|random] [--mode 64|32|both] [--ops a,b,-c] [--max-items N]
 //               [--fault-percent P] [--cpl0] [--verbose] [--reports N] [--no-minimize] [--list-ops]
 //               [--selftest]
-//     --ops           templates to use (names from --list-ops); "-name" excludes one
+//     --ops           templates to use (names from --list-ops); "-name" excludes one; "simd"
+//                     names all x87/MMX/SSE templates
 //     --fault-percent chance that a memory operand is made to fault (#PF, #GP); default 2
 //     --cpl0          run the interpreter at CPL 0 (HLT ends the run without an exception)
 //     --reports       detailed failure reports to print (all failures are counted)
@@ -74,7 +75,11 @@ std::vector<const Template*> enabled_for(Mode mode, const std::string& ops, bool
   for (const Template& t : all_templates()) {
     if (!(t.modes & (mode == Mode::Long64 ? 1 : 2))) continue;
     if (t.feature && !(feats & t.feature)) continue;
-    auto has = [&](const std::vector<std::string>& v) { for (auto& w : v) if (w == t.name) return true; return false; };
+    // "simd" names every x87/MMX/SSE template at once.
+    auto has = [&](const std::vector<std::string>& v) {
+      for (auto& w : v) if (w == t.name || (t.simd && w == "simd")) return true;
+      return false;
+    };
     if (!inc.empty() && !has(inc)) continue;
     if (t.opt_in && !has(inc)) continue;
     if (has(exc)) continue;
@@ -299,9 +304,9 @@ int main_impl(int argc, char** argv) {
     else if (k == "--list-ops") {
       u32 f = host_features();
       for (const Template& t : all_templates())
-        std::printf("%-14s modes:%s%s%s%s\n", t.name, t.modes & 1 ? " 64" : "", t.modes & 2 ? " 32" : "",
+        std::printf("%-14s modes:%s%s%s%s%s\n", t.name, t.modes & 1 ? " 64" : "", t.modes & 2 ? " 32" : "",
                     t.feature && !(f & t.feature) ? " (host lacks the feature: disabled)" : "",
-                    t.opt_in ? " (opt-in: only when named in --ops)" : "");
+                    t.opt_in ? " (opt-in: only when named in --ops)" : "", t.simd ? " [simd]" : "");
       return 0;
     } else {
       std::fprintf(stderr, "unknown option %s (see the comment at the top of oracle_main.cpp)\n", k.c_str());

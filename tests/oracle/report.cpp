@@ -47,9 +47,22 @@ void mem_diff(std::string& out, const char* what, u64 base, const std::vector<u8
   if (total > 8) out += fmt("  %s: %u bytes differ in all\n", what, total);
 }
 
-// x87/SSE state, FXSAVE layout (SDM Vol.1 Table 10-2): control/status words, abridged tags,
-// MXCSR, the valid x87 registers (80 bits each, in stack order) and the XMM registers.
-// FIP/FDP/FOP are not compared (AMD saves them only when an exception is pending).
+// x87/SSE state, FXSAVE layout (SDM Vol.1 Table 10-2): FCW, FSW (less the condition codes the
+// SDM leaves undefined after the instructions executed), the abridged tag word, MXCSR, the
+// valid x87/MMX registers (80 bits each, in stack order; MMX registers are the low 64 bits
+// plus the all-ones exponent an MMX write sets) and the XMM registers (8 in compatibility
+// mode). Not compared, each for a reason:
+//   bytes 6..7 FOP, 8..15 FIP/FCS, 16..23 FDP/FDS: this AMD host's FXSAVE writes FOP/FIP/FDP
+//     only while an unmasked exception is pending (AMD APM Vol.2 §11.4.4.3, FXSAVE "FFXSR"),
+//     and FCS/FDS are deprecated (zero on CPUs with CPUID.(EAX=7):EBX[13]), so the native
+//     values say nothing about the interpreter;
+//   byte 5 and bytes 10..15 of each ST slot: reserved;
+//   bytes 28..31 MXCSR_MASK: a property of the CPU, not state (host AMD 0002FFFF with the
+//     MM bit 17, ours 0000FFFF; the interpreter's is installed by interp_runner.cpp);
+//   bytes 288..511 (XMM8-15 in compatibility mode, reserved, available): unused or
+//     inaccessible to the sequence;
+//   empty x87 registers (native tag 0): their contents are not architectural until an MMX
+//     instruction marks them valid again, and then they are compared.
 void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::vector<u8>& i, unsigned fsw_undef) {
   if (n.size() != 512 || i.size() != 512) {
     if (n.size() != i.size()) out += "  fpu: state missing in one run\n";
@@ -183,6 +196,22 @@ std::string state_line(const Case& c) {
   }
   std::string f;
   out += fmt("rflags=%" PRIx64 " [%s]\n", c.rflags, flag_names(c.rflags & kComparedFlags, f));
+  if (c.fpu.size() == 512) {   // the x87/SSE start state (FXSAVE layout), for SIMD repros
+    const std::vector<u8>& v = c.fpu;
+    u32 mx;
+    std::memcpy(&mx, &v[24], 4);
+    out += fmt("    fcw=%04x fsw=%04x ftw=%02x mxcsr=%08x\n", v[0] | v[1] << 8, v[2] | v[3] << 8, v[4], mx);
+    for (unsigned r = 0; r < 8; r++) {
+      std::string a;
+      for (int k = 9; k >= 0; k--) a += fmt("%02x", v[32 + 16 * r + k]);
+      out += fmt("    st%u=%s%s", r, a.c_str(), r % 4 == 3 ? "\n" : " ");
+    }
+    for (unsigned x = 0; x < (m32 ? 8u : 16u); x++) {
+      std::string a;
+      for (int k = 15; k >= 0; k--) a += fmt("%02x", v[160 + 16 * x + k]);
+      out += fmt("    xmm%u=%s%s", x, a.c_str(), x % 2 == 1 ? "\n" : " ");
+    }
+  }
   return out;
 }
 

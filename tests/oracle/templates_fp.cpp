@@ -1,31 +1,13 @@
-// Templates (opt-in until the interpreter has x87/SSE): SSE2 integer, SSE/SSE2 floating point,
+// Templates (the "simd" group, see --ops): SSE2 integer, SSE/SSE2 floating point,
 // x87. The comparison covers FCW, FSW (less undefined condition codes), the abridged tag
 // word, MXCSR, the valid x87 registers and the XMM registers. Transcendental x87 instructions
-// are left out: their last-bit accuracy differs between CPU vendors.
+// are in: the interpreter computes them on the host's own x87 (issue 3), so they must match.
+#include <cstring>
+
 #include "tests/oracle/templates_common.h"
 
 namespace rv::oracle {
 namespace {
-
-u8 xmm(Gen& g) { return static_cast<u8>(g.rng.below(g.l64 ? 16 : 8)); }
-
-// An XMM register or a 16-byte memory operand (aligned unless `misalign_percent` hits; legacy
-// SSE packed operands must be aligned: #GP otherwise).
-RM xmm_rm(Gen& g, unsigned size, unsigned misalign_percent = 3) {
-  if (!g.rng.chance(40)) return RM::r(xmm(g));
-  if (size == 16 && g.rng.chance(misalign_percent)) return RM::m(g.mem(16, 1));
-  return RM::m(g.mem(size, size == 16 ? 16 : 1));
-}
-
-// One SSE instruction: `pfx` is 0, 0x66, 0xF3 or 0xF2 (mandatory prefix).
-void sse(Gen& g, u8 pfx, std::initializer_list<u8> opc, u8 reg, const RM& rm, bool rex_w = false, int imm = -1) {
-  Prefixes p;
-  p.rex_w = rex_w;
-  unsigned osize = 4;
-  if (pfx == 0x66) osize = 2;
-  else if (pfx) p.rep = pfx;
-  g.insn(osize, opc, reg, true, rm, imm >= 0 ? 1 : 0, imm >= 0 ? static_cast<u64>(imm) : 0, p);
-}
 
 void sse_int(Gen& g) {
   static const u8 kOps[] = {0xEF, 0xDB, 0xEB, 0xDF, 0xFC, 0xFD, 0xFE, 0xD4, 0xF8, 0xF9, 0xFA, 0xFB, 0x74, 0x75, 0x76,
@@ -136,7 +118,7 @@ void sse_fp(Gen& g) {
 void x87(Gen& g) {
   u8 i = static_cast<u8>(g.rng.below(8));
   constexpr u64 kC023 = kFccC0 | kFccC2 | kFccC3;
-  switch (g.rng.below(10)) {
+  switch (g.rng.below(16)) {
     case 0: {   // FLD m32/m64/m80
       static const u8 kF[][2] = {{0xD9, 0}, {0xDD, 0}, {0xDB, 5}};
       static const unsigned kSz[] = {4, 8, 10};
@@ -232,18 +214,175 @@ void x87(Gen& g) {
       }
       break;
     }
-    default:    // FPREM / FPREM1: C0 C1 C3 = quotient bits, C2 = incomplete
+    case 9:     // FPREM / FPREM1: C0 C1 C3 = quotient bits, C2 = incomplete
       g.a.raw({0xD9, static_cast<u8>(g.rng.chance(50) ? 0xF8 : 0xF5)});
       g.effect(kFccAll, 0);
+      break;
+    case 10: {  // transcendentals: F2XM1 FYL2X FPTAN FPATAN FYL2XP1 FSINCOS FSIN FCOS. The
+                // interpreter computes them on the host's x87, so even last-bit results match.
+                // FPTAN/FSIN/FCOS/FSINCOS: C2 = out of range; C1 = round-up; C0 C3 undefined.
+      static const u8 kOps[] = {0xF0, 0xF1, 0xF2, 0xF3, 0xF9, 0xFB, 0xFE, 0xFF};
+      u8 op = g.rng.pick(kOps);
+      g.a.raw({0xD9, op});
+      bool c2 = op == 0xF2 || op == 0xFB || op == 0xFE || op == 0xFF;
+      g.effect(c2 ? kFccC1 | kFccC2 : kFccC1, c2 ? kFccC0 | kFccC3 : kC023);
+      break;
+    }
+    case 11: {  // FCMOVcc ST(0), ST(i): reads EFLAGS (SDM Vol.2 FCMOVcc)
+      static const u8 kCc[] = {0x2 /*B*/, 0x4 /*E*/, 0x6 /*BE*/, 0xA /*P*/};
+      u32 k = g.rng.below(4);
+      bool neg = g.rng.chance(50);
+      g.reads(cc_reads(kCc[k]));
+      g.a.raw({static_cast<u8>(neg ? 0xDB : 0xDA), static_cast<u8>(0xC0 | k << 3 | i)});
+      g.effect(kFccC1, kC023);
+      break;
+    }
+    case 12: {  // FLD ST(i), FCOMPP, FUCOMPP, FUCOMP, FCOM(P) m32/m64, FICOM(P) m16/m32
+      switch (g.rng.below(5)) {
+        case 0: g.a.raw({0xD9, static_cast<u8>(0xC0 | i)}); g.effect(kFccC1, kC023); break;
+        case 1: g.a.raw(g.rng.chance(50) ? std::initializer_list<u8>{0xDE, 0xD9} : std::initializer_list<u8>{0xDA, 0xE9});
+                g.effect(kFccAll, 0); break;
+        case 2: g.a.raw({0xDD, static_cast<u8>(0xE8 | i)}); g.effect(kFccAll, 0); break;
+        case 3: {
+          bool dbl = g.rng.chance(50);
+          g.insn(4, {static_cast<u8>(dbl ? 0xDC : 0xD8)}, static_cast<u8>(2 + g.rng.below(2)), false, RM::m(g.mem(dbl ? 8 : 4)));
+          g.effect(kFccAll, 0);
+          break;
+        }
+        default: {
+          bool w16 = g.rng.chance(50);
+          g.insn(4, {static_cast<u8>(w16 ? 0xDE : 0xDA)}, static_cast<u8>(2 + g.rng.below(2)), false, RM::m(g.mem(w16 ? 2 : 4)));
+          g.effect(kFccAll, 0);
+        }
+      }
+      break;
+    }
+    case 13: {  // FIADD FIMUL FISUB FISUBR FIDIV FIDIVR m16/m32
+      static const u8 kOps[] = {0, 1, 4, 5, 6, 7};
+      bool w16 = g.rng.chance(50);
+      g.insn(4, {static_cast<u8>(w16 ? 0xDE : 0xDA)}, g.rng.pick(kOps), false, RM::m(g.mem(w16 ? 2 : 4)));
+      g.effect(kFccC1, kC023);
+      break;
+    }
+    case 14:    // FBLD / FBSTP m80 (packed BCD), FNOP, FWAIT (raises a pending unmasked exception)
+      switch (g.rng.below(4)) {
+        case 0: g.insn(4, {0xDF}, 4, false, RM::m(g.mem(10))); g.effect(kFccC1, kC023); break;
+        case 1: g.insn(4, {0xDF}, 6, false, RM::m(g.mem(10))); g.effect(kFccC1, kC023); break;
+        case 2: g.a.raw({0xD9, 0xD0}); g.effect(0, kFccAll); break;
+        default: g.a.byte(0x9B); g.effect(0, 0);
+      }
+      break;
+    default:    // FLD with a hard-case 80-bit operand stored just before (SNaN, pseudo-denormal, unnormal...)
+      if (g.rng.chance(50)) {
+        u8 v[10];
+        fp_hard80(g.rng, v);
+        u64 lo, hi = 0;
+        std::memcpy(&lo, v, 8);
+        std::memcpy(&hi, v + 8, 2);
+        // MOV r, imm64 / MOV [m], r would need a free register: use the stack page instead.
+        g.a.mov_imm(0, lo);   // RAX
+        Mem s;
+        s.base = 4;
+        s.disp = -0x200;
+        g.a.modrm(g.l64 ? 8 : 4, {0x89}, 0, true, RM::m(s));
+        if (!g.l64) { g.a.mov_imm(0, lo >> 32); s.disp += 4; g.a.modrm(4, {0x89}, 0, true, RM::m(s)); s.disp -= 4; }
+        s.disp += 8;
+        g.a.modrm(2, {0xC7}, 0, false, RM::m(s), 2, hi);
+        s.disp -= 8;
+        g.insn(4, {0xDB}, 5, false, RM::m(s));
+      } else {
+        g.insn(4, {0xDB}, 5, false, RM::m(g.mem(10)));
+      }
+      g.effect(kFccC1, kC023);
+  }
+}
+
+// The x87/SSE environment instructions a user program can run: FNSTENV/FLDENV (14- and 28-byte
+// formats), FNSAVE/FRSTOR, FXSAVE/FXRSTOR (and the 64-bit forms). The images in memory are
+// compared byte by byte, except the fields that are this host's own (zeroed by MOVs emitted
+// right after the store, so a round trip through FLDENV/FRSTOR/FXRSTOR loads zeros in both runs):
+// the last-instruction pointers FIP/FCS/FOP/FDP/FDS (AMD writes FIP/FDP/FOP only while an
+// exception is pending, FCS/FDS are deprecated) and FXSAVE's MXCSR_MASK (a CPU property: host
+// AMD 0002FFFF, ours 0000FFFF; FXRSTOR ignores it). Between store and reload a field may be
+// changed (tags, FSW, FCW), so the loaders' tag recomputation and pending-exception handling
+// are exercised too.
+void x87_env(Gen& g) {
+  g.fault_percent = 0;   // several accesses to one area; faults are covered by the other templates
+  // All accesses here go through g.a.modrm, without Gen::insn's noise prefixes: a random
+  // segment override on the store but not on the zeroing MOVs would reach a different segment
+  // (an earlier `segs` item may have loaded DS with something else).
+  bool o16 = g.rng.chance(25);
+  Prefixes p16;
+  unsigned os = o16 ? 2 : 4;
+  auto at = [](const Mem& m, i32 off) { Mem x = m; x.disp += off; x.force_disp32 = x.force_disp32 || off > 100; return x; };
+  // The area's alignment: 4 mostly; 1, 2 or 8 to see which alignment FNSTENV/FNSAVE check
+  // under EFLAGS.AC (SDM Vol.3A §6.15 #AC).
+  static const unsigned kAlign[] = {4, 4, 4, 4, 1, 2, 8};
+  unsigned align = g.rng.pick(kAlign);
+  auto zero = [&](const Mem& m, i32 from, i32 to) {   // MOV [m+k], 0 over [from, to)
+    for (i32 k = from; k < to;) {
+      // Naturally aligned pieces: EFLAGS.AC may be set (#AC otherwise).
+      unsigned n = align >= 4 && k % 4 == 0 && to - k >= 4 ? 4 : align >= 2 && k % 2 == 0 ? 2 : 1;
+      if (n == 1) g.a.modrm(1, {0xC6}, 0, false, RM::m(at(m, k)), 1, 0);   // no noise prefixes (CS: #GP)
+      else g.a.modrm(n, {0xC7}, 0, false, RM::m(at(m, k)), n == 4 ? 4 : 2, 0);
+      k += static_cast<i32>(n);
+    }
+  };
+  unsigned env = o16 ? 14 : 28;
+  i32 fip = o16 ? 6 : 12;
+  switch (g.rng.below(4)) {
+    case 0: case 1: {   // FNSTENV [; modify; FLDENV]
+      Mem m = g.mem(env, align, false);
+      g.a.modrm(os, {0xD9}, 6, false, RM::m(m), 0, 0, p16);
+      zero(m, fip, static_cast<i32>(env));
+      if (g.rng.chance(60)) {
+        i32 fsw_at = o16 ? 2 : 4, ftw_at = o16 ? 4 : 8;
+        if (g.rng.chance(50)) g.a.modrm(2, {0xC7}, 0, false, RM::m(at(m, ftw_at)), 2, static_cast<u16>(g.rng.next()));
+        if (g.rng.chance(30)) g.a.modrm(2, {0xC7}, 0, false, RM::m(at(m, fsw_at)), 2, static_cast<u16>(g.rng.next() & 0x7FFF));
+        if (g.rng.chance(30))
+          g.a.modrm(2, {0xC7}, 0, false, RM::m(at(m, 0)), 2, static_cast<u16>(0x37F ^ (g.rng.below(4) << 10) ^ (g.rng.chance(20) ? 1u << g.rng.below(6) : 0)));
+        g.a.modrm(os, {0xD9}, 4, false, RM::m(m), 0, 0, p16);
+        g.effect(kFccAll, 0);
+      }
+      break;
+    }
+    case 2: {           // FNSAVE (then FNINIT) [; FRSTOR]
+      Mem m = g.mem(env + 80, align, false);
+      g.a.modrm(os, {0xDD}, 6, false, RM::m(m), 0, 0, p16);
+      zero(m, fip, static_cast<i32>(env));
+      g.effect(kFccAll, 0);
+      if (g.rng.chance(70)) {
+        if (g.rng.chance(30)) g.a.modrm(2, {0xC7}, 0, false, RM::m(at(m, o16 ? 4 : 8)), 2, static_cast<u16>(g.rng.next()));
+        g.a.modrm(os, {0xDD}, 4, false, RM::m(m), 0, 0, p16);
+      }
+      break;
+    }
+    default: {          // FXSAVE[64] [; modify the abridged tags; FXRSTOR[64]]
+      bool w = g.l64 && g.rng.chance(50);
+      // Misaligned: #GP, or #AC under EFLAGS.AC depending on the implementation (SDM Vol.3A
+      // §6.15): misaligned only while AC is certainly clear.
+      Mem m = g.mem(512, !g.ac_maybe && g.rng.chance(3) ? 8 : 16, false);
+      Prefixes pw;
+      pw.rex_w = w;
+      g.a.modrm(4, {0x0F, 0xAE}, 0, false, RM::m(m), 0, 0, pw);
+      zero(m, 6, 24);
+      zero(m, 28, 32);
+      if (g.rng.chance(70)) {
+        if (g.rng.chance(40)) g.a.modrm(1, {0xC6}, 0, false, RM::m(at(m, 4)), 1, g.rng.below(256));
+        g.a.modrm(4, {0x0F, 0xAE}, 1, false, RM::m(m), 0, 0, pw);
+        g.effect(kFccAll, 0);
+      }
+    }
   }
 }
 
 }  // namespace
 
 void add_fp_templates(std::vector<Template>& t) {
-  t.push_back({"sse_int", 3, 0, sse_int, true});
-  t.push_back({"sse_fp", 3, 0, sse_fp, true});
-  t.push_back({"x87", 3, 0, x87, true});
+  t.push_back({"sse_int", 3, 0, sse_int, false, true});
+  t.push_back({"sse_fp", 3, 0, sse_fp, false, true});
+  t.push_back({"x87", 3, 0, x87, false, true});
+  t.push_back({"x87_env", 3, 0, x87_env, false, true});
 }
 
 }  // namespace rv::oracle
