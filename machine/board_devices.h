@@ -38,6 +38,9 @@ class Pc;
 class IsaIrqs final : public IrqSink {
  public:
   static constexpr unsigned kPitIrq = 0, kRtcIrq = 8;
+  // Second devices on a shared line (COM3 on IRQ4, COM4 on IRQ3): the line is the OR of both,
+  // as the UARTs' OUT2-gated drivers make it on a PC.
+  static constexpr unsigned kCom3Input = 16, kCom4Input = 17;
   void connect(Pic8259& master, Pic8259& slave, Ioapic& ioapic) {
     for (unsigned i = 0; i < 16; i++) {
       m_lines[i].connect(i < 8 ? &master : &slave, i & 7);
@@ -45,10 +48,14 @@ class IsaIrqs final : public IrqSink {
     }
   }
   void set_irq(unsigned irq, bool level) override {
+    if (irq == kCom3Input || irq == kCom4Input) {
+      m_second[irq - kCom3Input] = level;
+      return drive(irq == kCom3Input ? 4 : 3);
+    }
     if (irq >= 16) return;
     m_in[irq] = level;
     if ((irq == kPitIrq || irq == kRtcIrq) && m_legacy) return;
-    m_lines[irq].set(level);
+    drive(irq);
   }
   // The HPET's legacy replacement drives IRQ0 and IRQ8 instead of the PIT and RTC.
   IrqSink* legacy_sink() { return &m_legacy_in; }
@@ -69,8 +76,12 @@ class IsaIrqs final : public IrqSink {
    private:
     IsaIrqs& m_o;
   };
+  void drive(unsigned irq) {
+    m_lines[irq].set(m_in[irq] || (irq == 4 && m_second[0]) || (irq == 3 && m_second[1]));
+  }
   std::array<IrqLine, 16> m_lines{};
   std::array<bool, 16> m_in{};
+  std::array<bool, 2> m_second{};
   std::array<bool, 2> m_legacy_level{};
   bool m_legacy = false;
   LegacyIn m_legacy_in{*this};
@@ -127,6 +138,8 @@ struct BoardDevices {
   Port61 port61;
   RtcCmos rtc;
   Uart16550 com1;
+  NullSink no_backend;          // COM2-COM4 have no host side yet: output is dropped, no input
+  Uart16550 com2, com3, com4;
   I8042 kbc;
   Ioapic ioapic;
   Lapic lapic;

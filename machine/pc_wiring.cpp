@@ -14,7 +14,7 @@ namespace rv {
 namespace {
 constexpr u16 kPmBase = Piix4Pm::kDefaultPmBase;
 constexpr u8 kSciIrq = Piix4Pm::kSciIrq;
-constexpr unsigned kCom1Irq = 4, kKbdIrq = 1, kMouseIrq = 12;
+constexpr unsigned kCom1Irq = 4, kCom2Irq = 3, kKbdIrq = 1, kMouseIrq = 12;
 
 Lapic::Callbacks lapic_callbacks(Pc& pc, BoardDevices& d) {
   Lapic::Callbacks cb;
@@ -36,6 +36,9 @@ BoardDevices::BoardDevices(Pc& pc, CharSink& serial_out)
       port61(pit, pc.scheduler()),
       rtc(pc.scheduler(), IrqLine(&isa, 8), pc.config().rtc_base_unix),
       com1(pc.scheduler(), IrqLine(&isa, kCom1Irq), serial_out, "com1"),
+      com2(pc.scheduler(), IrqLine(&isa, kCom2Irq), no_backend, "com2"),
+      com3(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom3Input), no_backend, "com3"),   // IRQ4, shared
+      com4(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom4Input), no_backend, "com4"),   // IRQ3, shared
       kbc(IrqLine(&isa, kKbdIrq), IrqLine(&isa, kMouseIrq),
           [&pc, this](bool on) { kbc_a20 = on; pc.set_a20_gate(); },
           [&pc] { pc.request_reset(); }),
@@ -129,6 +132,9 @@ void Pc::wire() {
   m_io.map(Port61::kPort, 1, &d.port61, "port61");
   m_io.map(RtcCmos::kPort, RtcCmos::kPortCount, &d.rtc, "rtc");
   m_io.map(Uart16550::kCom1, Uart16550::kPortCount, &d.com1, "com1");
+  m_io.map(Uart16550::kCom2, Uart16550::kPortCount, &d.com2, "com2");
+  m_io.map(Uart16550::kCom3, Uart16550::kPortCount, &d.com3, "com3");
+  m_io.map(Uart16550::kCom4, Uart16550::kPortCount, &d.com4, "com4");
   m_io.map(I8042::kPort, 1, &d.kbc.data_port(), "i8042-data");
   m_io.map(I8042::kPort + I8042::kStatusOffset, 1, &d.kbc.command_port(), "i8042-cmd");
   m_io.map(kPmBase, AcpiPm::kPortCount, &d.pm, "acpi-pm");
@@ -162,6 +168,9 @@ void Pc::reset_devices() {
   d.port61.reset();
   d.rtc.reset();
   d.com1.reset();
+  d.com2.reset();
+  d.com3.reset();
+  d.com4.reset();
   d.kbc.reset();
   d.kbc_a20 = d.kbc.a20();
   d.ioapic.reset();

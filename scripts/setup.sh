@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(cmake ninja-build ccache g++ nasm pkg-config libcapstone-dev
           libboost-program-options-dev libgtest-dev zlib1g-dev python3 xz-utils)
 if [ "${1:-}" = "--bench" ]; then
-    packages+=(qemu-system-x86 bochs bochs-term bochsbios vgabios)
+    packages+=(qemu-system-x86 bochs bochs-term bochsbios vgabios busybox-static cpio gcc libc6-dev)
 elif [ $# -gt 0 ]; then
     echo "usage: $0 [--bench]" >&2
     exit 2

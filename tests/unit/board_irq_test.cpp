@@ -82,6 +82,26 @@ std::vector<u8> pit_irq_program(u16 count, bool mask_irq0 = false) {
   return p;
 }
 
+TEST(BoardIrq, FourSerialPortsAnswerAtTheirAddresses) {
+  // For each of COM1..COM4: write a distinct byte to the scratch register (base+7), read it
+  // back and print it on the debug console; then exit through port 0xF4.
+  std::vector<u8> p;
+  const u16 bases[] = {0x3F8, 0x2F8, 0x3E8, 0x2E8};
+  for (unsigned i = 0; i < 4; i++) {
+    u16 scr = static_cast<u16>(bases[i] + 7);
+    const u8 code[] = {0xBA, static_cast<u8>(scr), static_cast<u8>(scr >> 8),   // mov dx, scr
+                       0xB0, static_cast<u8>('1' + i), 0xEE,                    // mov al, '1'+i ; out dx, al
+                       0xB0, 0x00, 0xEC,                                        // mov al, 0 ; in al, dx
+                       0xE6, 0xE9};                                              // out 0xE9, al
+    p.insert(p.end(), std::begin(code), std::end(code));
+  }
+  const u8 exit_code[] = {0xB0, 0x00, 0xE6, 0xF4, 0xF4};
+  p.insert(p.end(), std::begin(exit_code), std::end(exit_code));
+  BoardRun run = run_rom(p, 1000);
+  EXPECT_EQ(run.debugcon, "1234");
+  EXPECT_EQ(run.r.exit_status, 1);
+}
+
 TEST(BoardIrq, PitIrq0ReachesTheIvtAtTheRightTime) {
   BoardRun run = run_rom(pit_irq_program(1193));   // 1193 ticks of 1.193182 MHz: 999.85 us
   EXPECT_EQ(run.debugcon, "I");
