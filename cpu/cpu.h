@@ -94,9 +94,12 @@ class CpuPlatform {
   // the board handled the access; false raises #GP(0) as for any unknown MSR.
   virtual bool platform_read_msr(u32 index, u64& value) { return false; }
   virtual bool platform_write_msr(u32 index, u64 value) { return false; }
-  // MOV to CR8 (the local APIC's TPR[7:4], SDM Vol.3A §10.8.6.1) and IA32_APIC_BASE writes.
+  // MOV to CR8 (the local APIC's TPR[7:4], SDM Vol.3A §10.8.6.1).
   virtual void tpr_written(u64 cr8) {}
-  virtual void apic_base_written(u64 value) {}
+  // An IA32_APIC_BASE write: false refuses it (#GP; e.g. an invalid x2APIC transition).
+  virtual bool apic_base_written(u64 value) { return true; }
+  // The local APIC supports x2APIC mode: CPUID.1:ECX[21] and IA32_APIC_BASE bit 10.
+  virtual bool x2apic_supported() const { return false; }
 };
 
 class Cpu {

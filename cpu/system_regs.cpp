@@ -155,12 +155,15 @@ bool Cpu::write_msr(u32 index, u64 v) {
   }
   switch (index) {
     case msr::kTsc: m_s.tsc_offset = v - (tsc() - m_s.tsc_offset); return true;
-    case msr::kApicBase:
-      // BSP (8), x2APIC enable (10) not supported, global enable (11), base (12..39).
-      if (v & ~(0x900ull | (kPhysMask & ~0xFFFull))) return false;
+    case msr::kApicBase: {
+      // BSP (8), x2APIC enable (10, when the platform's APIC has it), global enable (11),
+      // base (12..39). The APIC itself judges mode transitions (SDM Vol.3A §10.12.5).
+      const u64 x2 = m_platform && m_platform->x2apic_supported() ? 0x400ull : 0;
+      if (v & ~(0x900ull | x2 | (kPhysMask & ~0xFFFull))) return false;
+      if (m_platform && !m_platform->apic_base_written(v)) return false;
       m_s.apic_base = v;
-      if (m_platform) m_platform->apic_base_written(v);
       return true;
+    }
     case msr::kMtrrCap: return false;
     case msr::kSysenterCs: m_s.sysenter_cs = v & 0xFFFFFFFF; return true;
     case msr::kSysenterEsp:
@@ -238,6 +241,7 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
                | (1u << 17)               // PCID
                | bit(f.sse41, 19)         // SSE4.1
                | bit(f.sse42, 20)         // SSE4.2 (incl. CRC32, PCMPxSTRx)
+               | bit(m_platform && m_platform->x2apic_supported(), 21)   // x2APIC
                | bit(f.movbe, 22)         // MOVBE
                | bit(f.popcnt, 23)        // POPCNT
                | bit(f.xsave, 26)         // XSAVE/XRSTOR/XSETBV/XGETBV

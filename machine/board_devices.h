@@ -120,7 +120,8 @@ class BoardPlatform final : public CpuPlatform {
   bool platform_read_msr(u32 index, u64& value) override;
   bool platform_write_msr(u32 index, u64 value) override;
   void tpr_written(u64 cr8) override;
-  void apic_base_written(u64 value) override;
+  bool apic_base_written(u64 value) override;
+  bool x2apic_supported() const override { return true; }
 
  private:
   Lapic& m_lapic;

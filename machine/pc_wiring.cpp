@@ -104,11 +104,9 @@ void BoardPlatform::tpr_written(u64 cr8) {
   else m_lapic.mmio_write(Lapic::kRegTpr, tpr, 4);
 }
 
-void BoardPlatform::apic_base_written(u64 value) {
-  // The core stores IA32_APIC_BASE itself and cannot fault here; an invalid transition is
-  // logged and leaves the APIC as it was.
-  if (!m_lapic.set_apic_base(value)) log_message("retrovisor: invalid IA32_APIC_BASE write %#llx ignored by the APIC",
-                                                 static_cast<unsigned long long>(value));
+bool BoardPlatform::apic_base_written(u64 value) {
+  // The APIC refuses invalid mode transitions (SDM Vol.3A §10.12.5): the CPU then raises #GP.
+  return m_lapic.set_apic_base(value);
 }
 
 // ---- the board ----

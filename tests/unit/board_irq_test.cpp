@@ -82,6 +82,30 @@ std::vector<u8> pit_irq_program(u16 count, bool mask_irq0 = false) {
   return p;
 }
 
+TEST(BoardIrq, X2ApicModeThroughApicBaseAndMsrs) {
+  // CPUID.1:ECX[21] says x2APIC; setting IA32_APIC_BASE.EXTD makes the APIC registers MSRs:
+  // print CPUID bit 21, then the low byte of the x2APIC version register (MSR 0x803).
+  const std::vector<u8> p = {
+      0x66, 0xB8, 0x01, 0x00, 0x00, 0x00,   // mov eax, 1
+      0x0F, 0xA2,                           // cpuid
+      0x66, 0xC1, 0xE9, 0x15,               // shr ecx, 21
+      0x80, 0xE1, 0x01,                     // and cl, 1
+      0x88, 0xC8, 0x04, 0x30, 0xE6, 0xE9,   // mov al, cl ; add al, '0' ; out 0xE9, al
+      0x66, 0xB9, 0x1B, 0x00, 0x00, 0x00,   // mov ecx, 0x1B (IA32_APIC_BASE)
+      0x0F, 0x32,                           // rdmsr
+      0x66, 0x0D, 0x00, 0x04, 0x00, 0x00,   // or eax, 0x400 (EXTD)
+      0x0F, 0x30,                           // wrmsr
+      0x66, 0xB9, 0x03, 0x08, 0x00, 0x00,   // mov ecx, 0x803
+      0x0F, 0x32,                           // rdmsr
+      0xE6, 0xE9,                           // out 0xE9, al
+      0xB0, 0x00, 0xE6, 0xF4, 0xF4};        // exit 0
+  BoardRun run = run_rom(p, 1000);
+  ASSERT_EQ(run.debugcon.size(), 2u);
+  EXPECT_EQ(run.debugcon[0], '1');
+  EXPECT_EQ(static_cast<u8>(run.debugcon[1]), 0x14);   // version 0x14 (lapic.h)
+  EXPECT_EQ(run.r.exit_status, 1);
+}
+
 TEST(BoardIrq, FourSerialPortsAnswerAtTheirAddresses) {
   // For each of COM1..COM4: write a distinct byte to the scratch register (base+7), read it
   // back and print it on the debug console; then exit through port 0xF4.

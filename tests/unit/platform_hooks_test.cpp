@@ -21,7 +21,10 @@ struct FakePlatform : CpuPlatform {
     return false;
   }
   void tpr_written(u64 cr8) override { tprs.push_back(cr8); }
-  void apic_base_written(u64 value) override { bases.push_back(value); }
+  bool apic_base_written(u64 value) override {
+    bases.push_back(value);
+    return true;
+  }
 };
 
 TEST(PlatformHooks, MsrsTheCoreDoesNotModelGoToTheBoard) {
