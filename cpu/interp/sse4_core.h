@@ -3,7 +3,6 @@
 // precondition checks, and running a floating-point operation on the host with the guest's
 // MXCSR. Integer results come from host intrinsics, floating-point ones from the host's SSE
 // unit, so both are bit-exact by construction.
-// TODO(lead): sse_core.h (MMX/SSE/SSE2/SSE3) has similar helpers; merge the two later.
 #pragma once
 #include <immintrin.h>
 
@@ -13,81 +12,24 @@
 
 #include "cpu/interp/handlers.h"
 #include "cpu/interp/simd_checks.h"
+#include "cpu/interp/sse_core.h"
 #include "cpu/interp/x87_core.h"
 
 namespace rv::interp::s4 {
 
-using V = __m128i;
+// XMM/MMX register access, 16-byte memory operands (alignment checked before the segment and
+// canonical checks) and the MMX precondition are sse_core.h's: xmm_get, xmm_set, make_v, lo64,
+// hi64, read_m128, mmx_check, mm_get, mm_set, fsw.
 
-// ---- XMM registers ----
-inline V xmm_get(Cpu& c, unsigned i) {
-  V v;
-  std::memcpy(&v, fx::xmm(c, i), 16);
-  return v;
-}
-inline void xmm_set(Cpu& c, unsigned i, V v) { std::memcpy(fx::xmm(c, i), &v, 16); }
-
-inline V make_v(u64 lo, u64 hi) { return _mm_set_epi64x(static_cast<i64>(hi), static_cast<i64>(lo)); }
-inline u64 lo64(V v) { return static_cast<u64>(_mm_cvtsi128_si64(v)); }
-inline u64 hi64(V v) { return static_cast<u64>(_mm_extract_epi64(v, 1)); }
-
-// 16-byte memory operand. Legacy-SSE 128-bit operands must be 16-byte aligned (#GP(0)) unless
-// the instruction's Exceptions section says otherwise (SDM Vol.2 §2.4: the PCMPxSTRx family
-// does not require alignment). The check is on the linear address.
-// The alignment check comes before the canonical-address / segment checks: a misaligned
-// operand that is also non-canonical via RSP/RBP gives #GP(0), not #SS (observed natively).
-inline V read_m128(Cpu& c, const DecodedInsn& d, bool aligned) {
-  const u64 off = c.ea(d);
-  if (aligned) {
-    const u64 base = (!c.long64() || d.seg >= FS) ? c.state().seg[d.seg].base : 0;
-    if ((base + off) & 15) c.fault(kGP, 0);
-  }
-  u64 la = c.seg_linear(d.seg, off, 16, Access::Read);
-  u64 lo = c.read_lin(la, 8);
-  u64 hi = c.read_lin(c.long64() ? la + 8 : (la + 8) & 0xFFFFFFFFu, 8);   // linear addresses wrap at 4 GiB
-  return make_v(lo, hi);
-}
 // The xmm/m128 source operand (ModRM.rm).
-inline V src_xmm(Cpu& c, const DecodedInsn& d, bool aligned = true) {
-  return d.mod == 3 ? xmm_get(c, d.rm) : read_m128(c, d, aligned);
-}
+inline V src_xmm(Cpu& c, const DecodedInsn& d, bool aligned = true) { return read_Wx(c, d, aligned); }
 // An xmm/mN source that reads only N bytes from memory (N <= 8), or the whole register.
 inline V src_xmm_narrow(Cpu& c, const DecodedInsn& d, unsigned n) {
   if (d.mod == 3) return xmm_get(c, d.rm);
   return make_v(c.read_mem(d.seg, c.ea(d), n), 0);
 }
-
-// ---- MMX registers (SDM Vol.1 §9.5: MMi aliases the mantissa of physical x87 register Ri) ----
-// Precondition of an instruction on MMX registers (SDM Vol.2 "Exception Conditions for
-// Legacy SIMD/MMX Instructions"): CR0.EM -> #UD, CR0.TS -> #NM, a pending unmasked x87
-// exception -> #MF (x87_wait_check, shared with the x87 and MMX files). CR4.OSFXSR is not
-// required, as for the other MMX-register forms (sse_core.h mmx_check).
-inline u16 fpu_sw(Cpu& c) {
-  u16 fsw;
-  std::memcpy(&fsw, c.state().fpu.fxsave + fx::kFsw, 2);
-  return fsw;
-}
-inline void mmx_check(Cpu& c) {
-  const CpuState& s = c.state();
-  if (s.cr0 & kCr0Em) c.fault_no_error(kUD);
-  if (s.cr0 & kCr0Ts) c.fault_no_error(kNM);
-  if (fpu_sw(c) & 0x3F) x87_wait_check(c);
-}
 // The x87 -> MMX transition (TOP = 0, all tags valid) is interp::mmx_enter (x87_core.h); call
-// it after every check that can fault.
-// Reads MMi before mmx_enter (works for any TOP).
-inline u64 mm_get(Cpu& c, unsigned i) {
-  u64 v;
-  std::memcpy(&v, c.state().fpu.fxsave + fx::kSt0 + 16 * ((i - ((fpu_sw(c) >> 11) & 7)) & 7), 8);
-  return v;
-}
-// Writes MMi after mmx_enter (TOP = 0): the mantissa, and all-ones sign/exponent (§9.5.1).
-inline void mm_set(Cpu& c, unsigned i, u64 v) {
-  u8* p = c.state().fpu.fxsave + fx::kSt0 + 16 * (i & 7);
-  std::memcpy(p, &v, 8);
-  p[8] = 0xFF;
-  p[9] = 0xFF;
-}
+// it after every check that can fault. mm_get works for any TOP, mm_set after the transition.
 // The mm/m64 source operand (ModRM.rm; register numbers ignore REX.B: SDM Vol.2 §2.2.1.2).
 inline u64 src_mm(Cpu& c, const DecodedInsn& d) {
   return d.mod == 3 ? mm_get(c, d.rm & 7) : c.read_mem(d.seg, c.ea(d), 8);
