@@ -426,6 +426,13 @@ void Cpu::handle_fault(const GuestFault& f) {
   }
 }
 
+void Cpu::inject_event(u8 vector, bool has_error, u32 error, bool external) {
+  m_s.halted = false;
+  m_insn_start = m_s.rip;
+  if (!external) return handle_fault(GuestFault{vector, has_error, error});
+  try { deliver_event(vector, false, 0, false, true); } catch (const GuestFault& f) { handle_fault(f); }
+}
+
 bool Cpu::service_interrupts() {
   if (m_s.icount < m_s.int_shadow_until) return false;
   if (m_s.nmi_pending) {

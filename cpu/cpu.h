@@ -126,6 +126,11 @@ class Cpu {
     }
   }
   void set_intr(bool level) { m_intr = level; }          // INTR pin (from the PIC/APIC)
+  bool intr() const { return m_intr; }
+  // Delivers an event another engine had accepted but not delivered when it handed the CPU
+  // over (machine/kvm.h): an exception (with the #DF/triple-fault rules) or, with
+  // `external`, a hardware interrupt or NMI.
+  void inject_event(u8 vector, bool has_error, u32 error, bool external);
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; }
   void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }

@@ -1,6 +1,8 @@
 #include "frontends/cli_options.h"
 
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstdlib>
 #include <sstream>
 #include <vector>
 
@@ -53,6 +55,17 @@ po::options_description describe() {
       ("clock", po::value<std::string>()->value_name("virtual|realtime"),
        "virtual (default): time is a function of the instructions executed, so runs repeat "
        "exactly; realtime: time follows the host's clock")
+      ("accel", po::value<std::string>()->value_name("interp|kvm|auto|interp,kvm"),
+       "the engine that starts the run: interp (default: the interpreter, repeatable runs), "
+       "kvm (the host's KVM; fails with a message if it cannot be used), auto (KVM when it "
+       "can be used, else the interpreter; says which), or interp,kvm (start on the "
+       "interpreter with KVM ready for a switch from the monitor)")
+      ("switch-engine-at", po::value<std::vector<std::string>>()->value_name("INSNS:ENGINE"),
+       "switch to ENGINE (interp or kvm) when the interpreter has retired INSNS instructions in "
+       "all (repeatable)")
+      ("switch-engine-after", po::value<std::vector<std::string>>()->value_name("SECONDS:ENGINE"),
+       "switch to ENGINE (interp or kvm) when SECONDS of host time (a decimal number) have passed "
+       "since the start (repeatable)")
       ("smp", po::value<std::string>()->value_name("N"),
        "number of CPUs: 1 (the only value for now; the board has one local APIC)")
       ("no-reboot", "end the run (status 0) when the guest resets the machine (port 0x92, 0xCF9, "
@@ -167,6 +180,41 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     const std::string& v = vm["clock"].as<std::string>();
     if (v != "virtual" && v != "realtime") return usage_error("--clock: expected virtual or realtime, not '" + v + "'");
     o.realtime_clock = v == "realtime";
+  }
+  if (vm.count("accel")) {
+    const std::string& v = vm["accel"].as<std::string>();
+    if (v == "interp") o.accel = Accel::Interp;
+    else if (v == "kvm") o.accel = Accel::Kvm;
+    else if (v == "auto") o.accel = Accel::Auto;
+    else if (v == "interp,kvm") o.accel = Accel::Interp, o.kvm_ready = true;
+    else return usage_error("--accel: expected interp, kvm, auto or interp,kvm, not '" + v + "'");
+  }
+  for (const char* name : {"switch-engine-at", "switch-engine-after"}) {
+    if (!vm.count(name)) continue;
+    const bool after = std::string(name) == "switch-engine-after";
+    for (const std::string& v : vm[name].as<std::vector<std::string>>()) {
+      const std::string what = std::string("--") + name + ": expected " + (after ? "SECONDS" : "INSNS") +
+                               ":ENGINE (ENGINE interp or kvm), not '" + v + "'";
+      const size_t colon = v.rfind(':');
+      if (colon == std::string::npos) return usage_error(what);
+      const std::string num = v.substr(0, colon), eng = v.substr(colon + 1);
+      EngineSwitch sw;
+      sw.after_seconds = after;
+      if (eng == "interp") sw.to = Engine::Interp;
+      else if (eng == "kvm") sw.to = Engine::Kvm;
+      else return usage_error(what);
+      if (after) {
+        char* end = nullptr;
+        errno = 0;
+        sw.seconds = std::strtod(num.c_str(), &end);
+        if (num.empty() || *end || errno || !(sw.seconds >= 0) || sw.seconds > 1e9 ||
+            num.find_first_not_of("0123456789.") != std::string::npos)
+          return usage_error(what);
+      } else if (!parse_u64(num, sw.insns)) {
+        return usage_error(what);
+      }
+      o.engine_switches.push_back(sw);
+    }
   }
   if (vm.count("smp") && vm["smp"].as<std::string>() != "1")
     return usage_error("--smp: only 1 CPU is emulated, not '" + vm["smp"].as<std::string>() + "'");

@@ -23,6 +23,9 @@ struct CliOptions {
   bool no_reboot = false;
   bool realtime_clock = false;   // --clock realtime
   CpuFeatures cpu;                 // --cpu MODEL
+  Accel accel = Accel::Interp;     // --accel
+  bool kvm_ready = false;          // --accel interp,kvm
+  std::vector<EngineSwitch> engine_switches;   // --switch-engine-at/-after, in command-line order
 };
 
 // Parsed command line, or the text to print and the status to exit with (--help,

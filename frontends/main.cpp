@@ -63,6 +63,9 @@ int run(const rv::CliOptions& o) {
     cfg.host_sleep = [](rv::Nanos ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); };
   }
   cfg.cpu = o.cpu;
+  cfg.accel = o.accel;
+  cfg.kvm_ready = o.kvm_ready;
+  cfg.engine_switches = o.engine_switches;
 
   std::unique_ptr<rv::CharSink> sink;
   if (o.debugcon == "stdio") sink = std::make_unique<rv::FileSink>(rv::FileSink::stdout_sink());
@@ -94,6 +97,7 @@ int run(const rv::CliOptions& o) {
   }
 
   rv::Pc pc(cfg);
+  if (!pc.accel_note().empty()) std::fprintf(stderr, "retrovisor: %s\n", pc.accel_note().c_str());
   if (tracer) pc.set_trace(tracer.get());
   rv::RunResult r = pc.run();
   if (tracer) tracer->flush();
@@ -103,6 +107,9 @@ int run(const rv::CliOptions& o) {
     double mips = r.cpu_seconds > 0 ? r.guest_insns / r.cpu_seconds / 1e6 : 0;
     std::fprintf(stderr, "retrovisor: stats: guest_insns=%llu host_s=%.3f cpu_s=%.3f mips=%.1f resets=%u\n",
                  static_cast<unsigned long long>(r.guest_insns), r.host_seconds, r.cpu_seconds, mips, r.resets);
+    if (r.engine_switches || r.kvm_seconds > 0)
+      std::fprintf(stderr, "retrovisor: stats: engine_switches=%u kvm_s=%.3f kvm_exits=%llu (guest_insns counts the interpreter's only)\n",
+                   r.engine_switches, r.kvm_seconds, static_cast<unsigned long long>(r.kvm_exits));
   }
   return r.exit_status;
 }

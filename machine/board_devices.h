@@ -121,9 +121,12 @@ class BoardPlatform final : public CpuPlatform {
   bool platform_write_msr(u32 index, u64 value) override;
   void tpr_written(u64 cr8) override;
   bool apic_base_written(u64 value) override;
-  bool x2apic_supported() const override { return true; }
+  bool x2apic_supported() const override { return m_x2apic; }
+  // Off when the KVM engine may run the CPU: its x2APIC MSRs would not reach this board.
+  void set_x2apic_supported(bool on) { m_x2apic = on; }
 
  private:
+  bool m_x2apic = true;
   Lapic& m_lapic;
   Cpu& m_cpu;
 };

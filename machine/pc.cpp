@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "machine/kvm.h"
 #include "memory/log.h"
 
 namespace rv {
@@ -35,12 +36,13 @@ Pc::Pc(PcConfig cfg)
   m_cpu.set_features(m_cfg.cpu);
   map_memory();
   wire();
+  setup_engines();
   // One clock: devices read the scheduler's time, the TSC reads the same, and an event
   // scheduled earlier than the running slice's end shortens the slice so it fires on time.
   if (m_cfg.host_clock) m_host_epoch = m_cfg.host_clock();
   m_sched.set_time_source([this] { return now(); });
   m_sched.set_deadline_listener([this](Nanos when) {
-    if (realtime()) return;   // realtime slices are short; the event fires at the slice's end
+    if (host_timed()) return;   // realtime slices are short; the event fires at the slice's end
     Nanos t = now();
     u64 insns = when > t ? (when - t + kNsPerInsn - 1) / kNsPerInsn : 0;
     m_cpu.limit_run_to(m_cpu.state().icount + insns);
@@ -85,6 +87,7 @@ bool Pc::poll_serial_input() {
 }
 
 std::string Pc::triple_fault_text() const {
+  if (!m_kvm_triple.empty()) return m_kvm_triple;
   const std::string& m = m_cpu.triple_fault_message();
   if (m.rfind("triple fault", 0) == 0) return m;
   return m.empty() ? "triple fault" : "triple fault: " + m;
@@ -97,6 +100,9 @@ void Pc::reset() {
   m_exit_requested = false;
   m_reset_requested = false;
   m_power_off_requested = false;
+  m_kvm_live = false;   // the vCPU is loaded from the reset state at the next KVM slice
+  m_kvm_halted = false;
+  m_kvm_triple.clear();
   m_cpu.reset();
   reset_devices();
   set_a20_gate();
@@ -119,9 +125,21 @@ RunResult Pc::run() {
     return res;
   };
 
+  const Nanos host0 = host_clock();
   for (;;) {
     if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X)");
-    u64 slice = kSliceInsns;
+    const Nanos host_elapsed = host_clock() - host0;
+    while (std::optional<Engine> to = due_switch(host_elapsed)) switch_engine(*to, res);
+    if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
+    StopReason why;
+    if (m_engine == Engine::Kvm) {
+      const Nanos h0 = host_clock();
+      why = run_kvm_slice(res, host_elapsed);
+      res.kvm_seconds += static_cast<double>(host_clock() - h0) / 1e9;
+      if (m_cfg.serial) m_cfg.serial->flush();
+      if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
+    } else {
+    u64 slice = std::min(kSliceInsns, insns_to_next_switch());
     if (m_cfg.max_insns) {
       if (res.guest_insns >= m_cfg.max_insns)
         return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");
@@ -136,12 +154,13 @@ RunResult Pc::run() {
       slice = std::min<u64>(slice, deadline > t ? std::max<u64>(1, (deadline - t) / kNsPerInsn) : 1);
     }
     const u64 before = m_cpu.state().icount;
-    const StopReason why = m_cpu.run(slice);
+    why = m_cpu.run(slice);
     res.guest_insns += m_cpu.state().icount - before;
     m_sched.run_until(now());
     // Console output without a newline (a shell prompt) must reach the host now, not when
     // the sink's buffer fills: flush once per slice (nothing to do when nothing was written).
     if (m_cfg.serial) m_cfg.serial->flush();
+    }
 
     switch (why) {
       case StopReason::Budget:
@@ -167,7 +186,8 @@ RunResult Pc::run() {
         // Interrupts are enabled: jump virtual time to the next event instead of spinning.
         // A CPU that no interrupt woke for kMaxIdleNs also ends the run (pc.h).
         const Nanos next = m_sched.next_deadline();
-        if (m_idle_start == kNever || m_idle_since_icount != m_cpu.state().icount) {
+        if (m_idle_start == kNever || m_idle_since_icount != m_cpu.state().icount ||
+            m_engine == Engine::Kvm) {
           m_idle_start = now();
           m_idle_since_icount = m_cpu.state().icount;
         }
@@ -177,10 +197,10 @@ RunResult Pc::run() {
         if (next - m_idle_start > kMaxIdleNs)
           return finish(StopKind::HaltIdle, kExitHalted,
                         "guest halted with interrupts enabled and no interrupt for 600 s of virtual time");
-        if (realtime()) {
+        if (host_timed()) {
           // Wait for the host clock, in short steps so serial input stays responsive.
           const Nanos t = now();
-          if (next > t && m_cfg.host_sleep) m_cfg.host_sleep(std::min(next - t, kRealtimeMaxSleep));
+          if (next > t) host_sleep(std::min(next - t, kRealtimeMaxSleep));
         } else if (next > now()) {
           m_idle_ns += next - now();
         }

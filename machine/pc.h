@@ -21,6 +21,7 @@
 // reaches --max-insns.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cpu/cpu.h"
@@ -41,7 +42,9 @@ constexpr u64 kHighRamStart = 0x100000;      // 1 MiB
 constexpr u64 kPciHoleStart = 0xE0000000;    // 3.5 GiB
 constexpr u64 k4GiB = 0x100000000ull;
 
-enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset };
+enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError };
+
+class KvmVcpu;
 
 struct RunResult {
   StopKind kind = StopKind::Halted;
@@ -51,6 +54,9 @@ struct RunResult {
   double host_seconds = 0;  // wall time of run()
   double cpu_seconds = 0;   // user + system CPU time of run()
   u32 resets = 0;           // triple-fault or guest-requested resets during the run
+  u32 engine_switches = 0;
+  u64 kvm_exits = 0;        // exits from KVM_RUN served (I/O, MMIO, HLT, timer kicks, ...)
+  double kvm_seconds = 0;   // host time spent with KVM running the CPU
 };
 
 class Pc {
@@ -72,11 +78,28 @@ class Pc {
   // retired instruction count (kNsPerInsn each) plus the time skipped while the CPU was
   // halted waiting for an event. The TSC counts nanoseconds (a 1 GHz TSC).
   // With --clock realtime it is the host's monotonic clock since the machine was built.
+  // Under KVM, which retires instructions uncounted, virtual time follows the host's clock
+  // from the value it had when KVM took over, and the interpreter continues from where KVM
+  // left it.
   Nanos now() const {
     if (m_cfg.host_clock) return m_cfg.host_clock() - m_host_epoch;
+    if (m_engine == Engine::Kvm) return m_kvm_t0 + (host_clock() - m_kvm_h0);
     return m_cpu.state().icount * kNsPerInsn + m_idle_ns;
   }
   bool realtime() const { return static_cast<bool>(m_cfg.host_clock); }
+  bool host_timed() const { return realtime() || m_engine == Engine::Kvm; }
+
+  // --- engines (machine/pc_engines.cpp) ---
+  Engine engine() const { return m_engine; }
+  bool kvm_available() const { return m_kvm != nullptr; }
+  // Asks for a switch at the next instruction boundary the run loop reaches (the monitor's
+  // "engine" command). Returns false with `why` set if that engine cannot run here.
+  bool request_engine(Engine e, std::string& why);
+  // What --accel auto chose and why, for the frontend to print; empty otherwise.
+  const std::string& accel_note() const { return m_accel_note; }
+  // Makes cpu().state() exact while KVM holds the CPU (for inspection; KVM keeps running
+  // from the vCPU's own copy).
+  void sync_cpu_state();
   static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
   static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
   static constexpr Nanos kNsPerInsn = 1;
@@ -98,6 +121,17 @@ class Pc {
 
  private:
   void map_memory();
+  void setup_engines();          // pc_engines.cpp: opens KVM if --accel or a switch needs it
+  void switch_engine(Engine to, RunResult& res);
+  std::optional<Engine> due_switch(Nanos host_elapsed);
+  u64 insns_to_next_switch() const;          // interpreter budget before a planned switch
+  Nanos host_time_to_next_switch(Nanos host_elapsed) const;
+  StopReason run_kvm_slice(RunResult& res, Nanos host_elapsed);
+  void kvm_take_state();         // KVM -> CpuState (the interpreter's turn)
+  void kvm_give_state();         // CpuState -> KVM
+  void serve_kvm_io(const struct KvmExit& x);
+  Nanos host_clock() const;
+  void host_sleep(Nanos ns);
   bool poll_serial_input();     // false: the host asked to quit
   void wire();                  // pc_wiring.cpp
   void reset_devices();         // pc_wiring.cpp
@@ -124,6 +158,20 @@ class Pc {
   bool m_exit_requested = false;
   bool m_reset_requested = false;
   bool m_power_off_requested = false;
+
+  // Engines (pc_engines.cpp).
+  Engine m_engine = Engine::Interp;
+  std::unique_ptr<KvmVcpu> m_kvm;
+  bool m_kvm_live = false;       // the vCPU holds the CPU's state; cpu().state() is stale
+  bool m_kvm_halted = false;     // HLT under KVM, waiting for an interrupt
+  u64 m_kvm_cr8 = 0;
+  Nanos m_kvm_t0 = 0, m_kvm_h0 = 0;   // virtual and host time when KVM took over
+  std::optional<Engine> m_engine_request;
+  std::vector<EngineSwitch> m_at_switches, m_after_switches;   // sorted; consumed in order
+  size_t m_next_at = 0, m_next_after = 0;
+  std::string m_engine_error;    // a KVM failure that ends the run
+  std::string m_kvm_triple;      // a triple fault under KVM
+  std::string m_accel_note;
   friend struct BoardDevices;
 };
 

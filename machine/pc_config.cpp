@@ -99,4 +99,6 @@ u64 parse_memory_size(const std::string& text) {
   return bytes;
 }
 
+const char* engine_name(Engine e) { return e == Engine::Kvm ? "kvm" : "interp"; }
+
 }  // namespace rv

@@ -39,6 +39,23 @@ constexpr u64 kDefaultRam = 128 * MiB; // QEMU's default
 constexpr u64 kMaxBiosSize = 16 * MiB; // the flash window below 4 GiB on a PC
 constexpr u64 kLowBiosMax = 128 * KiB; // larger images are visible only below 4 GiB
 
+// The engines that can run the CPU (docs/ARCHITECTURE.md "Engines").
+enum class Engine : u8 { Interp, Kvm };
+// --accel: the engine a run starts on. Auto: KVM when the host's KVM works, else the
+// interpreter; the board says which it chose (Pc::accel_note()).
+enum class Accel : u8 { Interp, Kvm, Auto };
+const char* engine_name(Engine e);   // "interp", "kvm"
+
+// A planned engine switch: when the interpreter has retired `insns` instructions in all
+// (--switch-engine-at), or when `seconds` of host time have passed since the run started
+// (--switch-engine-after). Each fires once; a switch to the engine already running is a no-op.
+struct EngineSwitch {
+  bool after_seconds = false;
+  u64 insns = 0;
+  double seconds = 0;
+  Engine to = Engine::Interp;
+};
+
 struct PcConfig {
   u64 ram_bytes = kDefaultRam;
   std::shared_ptr<const std::vector<u8>> bios;   // raw image; required unless `kernel` is set
@@ -63,6 +80,9 @@ struct PcConfig {
   std::shared_ptr<const std::vector<u8>> initrd; // null: none
   std::string initrd_name = "initrd";
   std::string cmdline;
+  Accel accel = Accel::Interp;
+  bool kvm_ready = false;     // open KVM even if the run starts on the interpreter (monitor switches)
+  std::vector<EngineSwitch> engine_switches;
   // The RTC's time at power-on (Unix seconds): fixed, so runs are repeatable.
   i64 rtc_base_unix = 1'700'000'000;             // 2023-11-14 22:13:20 UTC
 };
