@@ -60,6 +60,7 @@ po::options_description describe() {
        "kvm (the host's KVM; fails with a message if it cannot be used), auto (KVM when it "
        "can be used, else the interpreter; says which), or interp,kvm (start on the "
        "interpreter with KVM ready for a switch from the monitor)")
+      ("kvm-device", po::value<std::string>()->value_name("PATH"), "the KVM device (default /dev/kvm)")
       ("switch-engine-at", po::value<std::vector<std::string>>()->value_name("INSNS:ENGINE"),
        "switch to ENGINE (interp or kvm) when the interpreter has retired INSNS instructions in "
        "all (repeatable)")
@@ -188,6 +189,10 @@ CliParse parse_command_line(int argc, const char* const* argv) {
     else if (v == "auto") o.accel = Accel::Auto;
     else if (v == "interp,kvm") o.accel = Accel::Interp, o.kvm_ready = true;
     else return usage_error("--accel: expected interp, kvm, auto or interp,kvm, not '" + v + "'");
+  }
+  if (vm.count("kvm-device")) {
+    o.kvm_device = vm["kvm-device"].as<std::string>();
+    if (o.kvm_device.empty()) return usage_error("--kvm-device needs a path");
   }
   for (const char* name : {"switch-engine-at", "switch-engine-after"}) {
     if (!vm.count(name)) continue;

@@ -65,6 +65,7 @@ int run(const rv::CliOptions& o) {
   cfg.cpu = o.cpu;
   cfg.accel = o.accel;
   cfg.kvm_ready = o.kvm_ready;
+  cfg.kvm_device = o.kvm_device;
   cfg.engine_switches = o.engine_switches;
 
   std::unique_ptr<rv::CharSink> sink;

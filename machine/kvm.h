@@ -49,7 +49,7 @@ class KvmVcpu {
   // Opens /dev/kvm, checks the API version and the capabilities this engine needs, creates a
   // VM with one vCPU and maps `mem`'s RAM and ROM regions. Returns null and sets `why` to one
   // line naming what is missing (absent device, permission, API version, capability).
-  static std::unique_ptr<KvmVcpu> open(PhysMemory& mem, std::string& why);
+  static std::unique_ptr<KvmVcpu> open(PhysMemory& mem, std::string& why, const std::string& device = "/dev/kvm");
   ~KvmVcpu();
   KvmVcpu(const KvmVcpu&) = delete;
   KvmVcpu& operator=(const KvmVcpu&) = delete;
@@ -89,9 +89,16 @@ class KvmVcpu {
 
   std::string describe() const;        // "KVM API 12, host TSC 2.1 GHz" for messages
 
+  // A self-test run at open() in a scratch VM: a 64-bit program with integer, then x87 and
+  // SSE instructions. Empty when all ran; else what failed ("x87/SSE instructions stop with
+  // KVM internal error 1 (instruction emulation failed)"): some nested or software KVMs
+  // run only part of the ISA.
+  const std::string& selftest_problem() const { return m_selftest_problem; }
+
  private:
   KvmVcpu() = default;
-  bool setup(PhysMemory& mem, std::string& why);
+  bool setup(PhysMemory& mem, std::string& why, const std::string& device);
+  std::string run_selftest();
 
   int m_kvm = -1, m_vm = -1, m_vcpu = -1;
   ::kvm_run* m_run = nullptr;
@@ -106,6 +113,7 @@ class KvmVcpu {
   u64 m_tsc_khz = 0;
   void* m_timer = nullptr;              // timer_t, created on first kick_after()
   bool m_timer_made = false;
+  std::string m_selftest_problem;
 };
 
 }  // namespace rv

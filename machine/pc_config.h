@@ -81,6 +81,7 @@ struct PcConfig {
   std::string initrd_name = "initrd";
   std::string cmdline;
   Accel accel = Accel::Interp;
+  std::string kvm_device = "/dev/kvm";
   bool kvm_ready = false;     // open KVM even if the run starts on the interpreter (monitor switches)
   std::vector<EngineSwitch> engine_switches;
   // The RTC's time at power-on (Unix seconds): fixed, so runs are repeatable.

@@ -46,13 +46,24 @@ void Pc::setup_engines() {
   if (!need_kvm && m_cfg.accel != Accel::Auto) return;
 
   std::string why;
-  m_kvm = KvmVcpu::open(m_mem, why);
+  m_kvm = KvmVcpu::open(m_mem, why, m_cfg.kvm_device);
   if (!m_kvm) {
     if (m_cfg.accel == Accel::Auto && !need_kvm) {
       m_accel_note = "--accel auto: KVM cannot be used (" + why + "); running on the interpreter";
       return;
     }
     throw ConfigError("the KVM engine cannot be used: " + why + "; use --accel interp");
+  }
+  if (!m_kvm->selftest_problem().empty()) {
+    if (m_cfg.accel == Accel::Auto && !need_kvm) {
+      m_accel_note = "--accel auto: the host's KVM fails its self-test (" + m_kvm->selftest_problem() +
+                     "); running on the interpreter";
+      m_kvm.reset();
+      return;
+    }
+    log_message("retrovisor: warning: the host's KVM fails its self-test: %s; a guest that uses them under KVM "
+                "stops with a KVM error",
+                m_kvm->selftest_problem().c_str());
   }
   // One CPU model for both engines: what this model offers and KVM can run, so a guest
   // moved between them never loses a feature it saw in CPUID.
