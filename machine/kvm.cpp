@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -284,18 +285,20 @@ bool KvmVcpu::setup(PhysMemory& mem, std::string& why, const std::string& device
   return true;
 }
 
-// The self-test (kvm.h). Its own VM: 64 KiB of RAM, 64-bit mode, a 2 MiB identity page.
-// The program reports progress on port 0x80: 1 after integer code, 2 after x87 and SSE.
-std::string KvmVcpu::run_selftest() {
+// The self-test (kvm.h). Each program runs in its own VM: 64 KiB of RAM, 64-bit mode, a
+// 2 MiB identity page, code at 0x1000. It reports progress on port 0x80 and ends with HLT;
+// the result is the last progress value reported before the end (or the failure), -1 if the
+// VM could not be built (`problem` then starts with "!").
+int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem) {
   struct Fd {
     int fd;
     ~Fd() { if (fd >= 0) close(fd); }
   };
   Fd vm{ioctl(m_kvm, KVM_CREATE_VM, 0)};
-  if (vm.fd < 0) return "!KVM_CREATE_VM failed: " + errno_text();
+  if (vm.fd < 0) return problem = "!KVM_CREATE_VM failed: " + errno_text(), -1;
   constexpr u64 kSize = 0x10000;
   u8* mem = static_cast<u8*>(mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (mem == MAP_FAILED) return "!cannot allocate the self-test's memory";
+  if (mem == MAP_FAILED) return problem = "!cannot allocate the self-test's memory", -1;
   struct Unmap {
     u8* p;
     ~Unmap() { munmap(p, kSize); }
@@ -303,38 +306,25 @@ std::string KvmVcpu::run_selftest() {
   kvm_userspace_memory_region m{};
   m.memory_size = kSize;
   m.userspace_addr = reinterpret_cast<u64>(mem);
-  if (ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &m) < 0) return "!KVM_SET_USER_MEMORY_REGION failed: " + errno_text();
+  if (ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, &m) < 0) return problem = "!KVM_SET_USER_MEMORY_REGION failed: " + errno_text(), -1;
   const u64 pml4 = 0x2000, pdpt = 0x3000, pd = 0x4000;
   auto put64 = [&](u64 at, u64 v) { std::memcpy(mem + at, &v, 8); };
   put64(pml4, pdpt | 3);
   put64(pdpt, pd | 3);
   put64(pd, 0x83);
   put64(0x5000, 0x1F80);   // MXCSR image for LDMXCSR
-  static const u8 kCode[] = {
-      0x48, 0xB8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,   // mov rax, 0x1122334455667788
-      0x48, 0x0F, 0xAF, 0xC0,                                       // imul rax, rax
-      0xB0, 0x01, 0xE6, 0x80,                                       // mov al, 1; out 0x80, al
-      0xDB, 0xE3,                                                   // fninit
-      0xD9, 0xEE,                                                   // fldz
-      0xDD, 0xD8,                                                   // fstp st0
-      0x0F, 0xAE, 0x14, 0x25, 0x00, 0x50, 0x00, 0x00,               // ldmxcsr [0x5000]
-      0x66, 0x0F, 0xEF, 0xC0,                                       // pxor xmm0, xmm0
-      0x0F, 0xAE, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00,               // fxsave [0x6000]
-      0xB0, 0x02, 0xE6, 0x80,                                       // mov al, 2; out 0x80, al
-      0xF4,                                                         // hlt
-  };
-  std::memcpy(mem + 0x1000, kCode, sizeof kCode);
+  std::memcpy(mem + 0x1000, code, std::min<size_t>(size, 0x1000));
   Fd vcpu{ioctl(vm.fd, KVM_CREATE_VCPU, 0)};
-  if (vcpu.fd < 0) return "!KVM_CREATE_VCPU failed: " + errno_text();
+  if (vcpu.fd < 0) return problem = "!KVM_CREATE_VCPU failed: " + errno_text(), -1;
   auto* run = static_cast<::kvm_run*>(mmap(nullptr, m_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.fd, 0));
-  if (run == MAP_FAILED) return "!cannot map the self-test vCPU";
+  if (run == MAP_FAILED) return problem = "!cannot map the self-test vCPU", -1;
   struct UnmapRun {
     ::kvm_run* r;
     u64 n;
     ~UnmapRun() { munmap(r, n); }
   } unmap_run{run, m_run_size};
   kvm_sregs sr{};
-  if (ioctl(vcpu.fd, KVM_GET_SREGS, &sr) < 0) return "!KVM_GET_SREGS failed: " + errno_text();
+  if (ioctl(vcpu.fd, KVM_GET_SREGS, &sr) < 0) return problem = "!KVM_GET_SREGS failed: " + errno_text(), -1;
   kvm_segment cs{};
   cs.limit = 0xFFFFFFFF; cs.selector = 8; cs.type = 11; cs.present = 1; cs.s = 1; cs.l = 1; cs.g = 1;
   kvm_segment ds{};
@@ -345,12 +335,12 @@ std::string KvmVcpu::run_selftest() {
   sr.cr3 = pml4;
   sr.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
   sr.efer = kEferLme | kEferLma;
-  if (ioctl(vcpu.fd, KVM_SET_SREGS, &sr) < 0) return "!KVM_SET_SREGS failed: " + errno_text();
+  if (ioctl(vcpu.fd, KVM_SET_SREGS, &sr) < 0) return problem = "!KVM_SET_SREGS failed: " + errno_text(), -1;
   kvm_regs regs{};
   regs.rip = 0x1000;
   regs.rflags = 2;
   regs.rsp = 0x8000;
-  if (ioctl(vcpu.fd, KVM_SET_REGS, &regs) < 0) return "!KVM_SET_REGS failed: " + errno_text();
+  if (ioctl(vcpu.fd, KVM_SET_REGS, &regs) < 0) return problem = "!KVM_SET_REGS failed: " + errno_text(), -1;
 
   // A watchdog: a KVM that hangs on the program is stopped after 2 s.
   g_kick_target.store(run);
@@ -366,7 +356,7 @@ std::string KvmVcpu::run_selftest() {
     timer_settime(t, 0, &its, nullptr);
   }
   int reached = 0;
-  std::string problem;
+  problem.clear();
   for (int exits = 0; exits < 16 && problem.empty(); exits++) {
     const int rc = ioctl(vcpu.fd, KVM_RUN, 0);
     if (rc < 0) {
@@ -377,7 +367,7 @@ std::string KvmVcpu::run_selftest() {
       reached = reinterpret_cast<u8*>(run)[run->io.data_offset];
       continue;
     }
-    if (run->exit_reason == KVM_EXIT_HLT && reached == 2) break;
+    if (run->exit_reason == KVM_EXIT_HLT) break;
     if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
       problem = "KVM internal error " + std::to_string(run->internal.suberror) +
                 (run->internal.suberror == 1 ? " (instruction emulation failed)" : "");
@@ -388,9 +378,39 @@ std::string KvmVcpu::run_selftest() {
   }
   if (timed) timer_delete(t);
   g_kick_target.store(nullptr);
-  if (problem.empty() && reached == 2) return "";
-  if (reached == 1) return "x87/SSE instructions stop with " + problem;
-  return "!the host's KVM failed to run a short 64-bit integer program (" + problem + ")";
+  return reached;
+}
+
+std::string KvmVcpu::run_selftest() {
+  static const u8 kFpu[] = {
+      0x48, 0xB8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,   // mov rax, 0x1122334455667788
+      0x48, 0x0F, 0xAF, 0xC0,                                       // imul rax, rax
+      0xB0, 0x01, 0xE6, 0x80,                                       // mov al, 1; out 0x80, al
+      0xDB, 0xE3,                                                   // fninit
+      0xD9, 0xEE,                                                   // fldz
+      0xDD, 0xD8,                                                   // fstp st0
+      0x0F, 0xAE, 0x14, 0x25, 0x00, 0x50, 0x00, 0x00,               // ldmxcsr [0x5000]
+      0x66, 0x0F, 0xEF, 0xC0,                                       // pxor xmm0, xmm0
+      0x0F, 0xAE, 0x04, 0x25, 0x00, 0x60, 0x00, 0x00,               // fxsave [0x6000]
+      0xB0, 0x02, 0xE6, 0x80,                                       // mov al, 2; out 0x80, al
+      0xF4,                                                         // hlt
+  };
+  static const u8 kCx16[] = {
+      0x31, 0xC0, 0x31, 0xD2,                                       // xor eax, eax; xor edx, edx
+      0xBB, 0x01, 0x00, 0x00, 0x00, 0x31, 0xC9,                     // mov ebx, 1; xor ecx, ecx
+      0xB0, 0x01, 0xE6, 0x80,                                       // mov al, 1; out 0x80, al
+      0x31, 0xC0,                                                   // xor eax, eax
+      0xF0, 0x48, 0x0F, 0xC7, 0x0C, 0x25, 0x10, 0x50, 0x00, 0x00,   // lock cmpxchg16b [0x5010]
+      0xB0, 0x02, 0xE6, 0x80,                                       // mov al, 2; out 0x80, al
+      0xF4,                                                         // hlt
+  };
+  std::string problem;
+  const int fpu = selftest_program(kFpu, sizeof kFpu, problem);
+  if (fpu < 0) return problem;
+  if (fpu < 1) return "!the host's KVM failed to run a short 64-bit integer program (" + problem + ")";
+  std::string result = fpu >= 2 ? "" : "x87/SSE instructions stop with " + problem;
+  m_cx16_works = selftest_program(kCx16, sizeof kCx16, problem) >= 2;
+  return result;
 }
 
 KvmVcpu::~KvmVcpu() {
@@ -408,7 +428,7 @@ CpuFeatures KvmVcpu::supported(const CpuFeatures& want) const {
   auto has = [&](unsigned reg, unsigned bit) { return (m_supported_cpuid[reg] >> bit) & 1; };
   f.sse3 = f.sse3 && has(0, 0);
   f.ssse3 = f.ssse3 && has(0, 9);
-  f.cx16 = f.cx16 && has(0, 13);
+  f.cx16 = f.cx16 && has(0, 13) && m_cx16_works;   // some software KVMs advertise it but cannot run it
   f.sse41 = f.sse41 && has(0, 19);
   f.sse42 = f.sse42 && has(0, 20);
   f.movbe = f.movbe && has(0, 22);

@@ -90,7 +90,8 @@ class KvmVcpu {
   std::string describe() const;        // "KVM API 12, host TSC 2.1 GHz" for messages
 
   // A self-test run at open() in a scratch VM: a 64-bit program with integer, then x87 and
-  // SSE instructions. Empty when all ran; else what failed ("x87/SSE instructions stop with
+  // SSE instructions, and one with CMPXCHG16B (CPUID's CX16 is offered only if it runs).
+  // Empty when all ran; else what failed ("x87/SSE instructions stop with
   // KVM internal error 1 (instruction emulation failed)"): some nested or software KVMs
   // run only part of the ISA.
   const std::string& selftest_problem() const { return m_selftest_problem; }
@@ -99,6 +100,7 @@ class KvmVcpu {
   KvmVcpu() = default;
   bool setup(PhysMemory& mem, std::string& why, const std::string& device);
   std::string run_selftest();
+  int selftest_program(const u8* code, size_t size, std::string& problem);
 
   int m_kvm = -1, m_vm = -1, m_vcpu = -1;
   ::kvm_run* m_run = nullptr;
@@ -114,6 +116,7 @@ class KvmVcpu {
   void* m_timer = nullptr;              // timer_t, created on first kick_after()
   bool m_timer_made = false;
   std::string m_selftest_problem;
+  bool m_cx16_works = true;
 };
 
 }  // namespace rv
