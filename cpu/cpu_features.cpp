@@ -52,7 +52,9 @@ bool map0f_allowed(const CpuFeatures& f, const DecodedInsn& d) {
     case 0x16: return d.rep == 3 ? f.sse3 : true;       // MOVSHDUP
     case 0xB8: return d.rep == 3 ? f.popcnt : true;
     case 0xC7: return (d.reg & 7) == 1 && (d.rex & 8) ? f.cx16 : true;   // CMPXCHG16B
-    case 0x01: return d.mod == 3 && (d.reg & 7) == 2 && (d.rm & 7) <= 1 ? f.xsave : true;   // XGETBV/XSETBV
+    case 0x01:
+      if (d.mod == 3 && (d.reg & 7) == 7 && (d.rm & 7) == 1) return f.rdtscp;   // RDTSCP
+      return d.mod == 3 && (d.reg & 7) == 2 && (d.rm & 7) <= 1 ? f.xsave : true;   // XGETBV/XSETBV
     case 0xAE:
       if (d.mod == 3 || d.rep || d.pfx66) return true;
       if ((d.reg & 7) == 4 || (d.reg & 7) == 5) return f.xsave;

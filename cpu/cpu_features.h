@@ -15,6 +15,8 @@ namespace rv {
 struct CpuFeatures {
   bool sse3 = true, ssse3 = true, sse41 = true, sse42 = true, popcnt = true, cx16 = true, movbe = true,
        lahf_lm = true, lzcnt = true, xsave = true, xsaveopt = true;
+  // In both named models; cleared only when the host's KVM cannot offer them (machine/kvm.h).
+  bool pcid = true, rdtscp = true;
 
   bool operator==(const CpuFeatures&) const = default;
   bool all() const { return *this == CpuFeatures{}; }

@@ -15,7 +15,7 @@ namespace rv {
 namespace {
 
 constexpr u64 kCr4Allowed = kCr4Tsd | kCr4De | kCr4Pse | kCr4Pae | kCr4Mce | kCr4Pge | kCr4Pce | kCr4Osfxsr |
-                            kCr4Osxmmexcpt | kCr4Pcide;   // + OSXSAVE when the model has XSAVE
+                            kCr4Osxmmexcpt;   // + OSXSAVE, PCIDE when the model has them
 constexpr unsigned kPhysBits = 40;
 constexpr u64 kPhysMask = (1ull << kPhysBits) - 1;
 
@@ -84,7 +84,7 @@ void Cpu::set_cr3(u64 v) {
 
 void Cpu::set_cr4(u64 v) {
   const u64 old = m_s.cr4;
-  const u64 allowed = kCr4Allowed | (m_features.xsave ? kCr4Osxsave : 0);
+  const u64 allowed = kCr4Allowed | (m_features.xsave ? kCr4Osxsave : 0) | (m_features.pcid ? kCr4Pcide : 0);
   if (v & ~allowed) fault(kGP, 0);
   if ((m_s.efer & kEferLma) && !(v & kCr4Pae)) fault(kGP, 0);
   if ((v & kCr4Pcide) && !(old & kCr4Pcide)) {
@@ -238,7 +238,7 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
       out[2] = bit(f.sse3, 0)             // SSE3
                | bit(f.ssse3, 9)          // SSSE3
                | bit(f.cx16, 13)          // CMPXCHG16B
-               | (1u << 17)               // PCID
+               | bit(f.pcid, 17)          // PCID
                | bit(f.sse41, 19)         // SSE4.1
                | bit(f.sse42, 20)         // SSE4.2 (incl. CRC32, PCMPxSTRx)
                | bit(m_platform && m_platform->x2apic_supported(), 21)   // x2APIC
@@ -287,7 +287,7 @@ void Cpu::cpuid(u32 leaf, u32 subleaf, u32 out[4]) const {
                | bit(f.lzcnt, 5);         // LZCNT (ABM)
       out[3] = (1u << 11)                 // SYSCALL/SYSRET
                | (1u << 20)               // NX
-               | (1u << 27)               // RDTSCP
+               | bit(f.rdtscp, 27)        // RDTSCP
                | (1u << 29);              // LM
       break;
     case 0x80000002:

@@ -10,6 +10,7 @@
 
 #include "devices/char_sink.h"
 #include "frontends/cli_options.h"
+#include "frontends/monitor.h"
 #include "frontends/terminal_input.h"
 #include "machine/pc.h"
 #include "machine/tracer.h"
@@ -73,7 +74,7 @@ int run(const rv::CliOptions& o) {
   else if (o.debugcon.rfind("file:", 0) == 0) sink = std::make_unique<rv::FileSink>(o.debugcon.substr(5));
   cfg.debugcon = sink.get();
   // --serial stdio: COM1's output goes to stdout, its input comes from stdin (a terminal
-  // in raw mode, Ctrl-A X quits: frontends/terminal_input.h).
+  // in raw mode, Ctrl-A X quits, Ctrl-A C opens the monitor: frontends/terminal_input.h).
   std::unique_ptr<rv::CharSink> serial;
   if (o.serial == "stdio") {
     if (o.debugcon == "stdio") serial = std::make_unique<SharedSink>(*sink);
@@ -99,6 +100,8 @@ int run(const rv::CliOptions& o) {
 
   rv::Pc pc(cfg);
   if (!pc.accel_note().empty()) std::fprintf(stderr, "retrovisor: %s\n", pc.accel_note().c_str());
+  rv::Monitor monitor(pc);
+  if (input) input->attach_monitor(&monitor);
   if (tracer) pc.set_trace(tracer.get());
   rv::RunResult r = pc.run();
   if (tracer) tracer->flush();

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 
+#include "frontends/monitor.h"
 #include "machine/pc_config.h"
 
 namespace rv {
@@ -61,24 +63,82 @@ int TerminalInput::read_byte() {
 }
 
 int TerminalInput::next() {
-  if (m_pending >= 0) {
-    int c = m_pending;
-    m_pending = -1;
-    return c;
+  for (;;) {
+    if (m_pending >= 0) {
+      int c = m_pending;
+      m_pending = -1;
+      return c;
+    }
+    const int c = read_byte();
+    if (c < 0) return kNoInput;   // an escape waits for its second byte (m_escape stays set)
+    if (m_escape) {
+      m_escape = false;
+      if (c == 'x' || c == 'X') return kInputQuit;
+      if (c == 'h' || c == 'H') {
+        std::fputs("\n[Ctrl-A X: quit; Ctrl-A C: switch between the guest console and the monitor; "
+                   "Ctrl-A Ctrl-A: send Ctrl-A; Ctrl-A H: this help]\n",
+                   stdout);
+        std::fflush(stdout);
+        continue;
+      }
+      if ((c == 'c' || c == 'C') && m_monitor) {
+        toggle_monitor();
+        continue;
+      }
+      if (m_in_monitor) continue;   // the monitor has no use for other escapes
+      if (c == kCtrlA) return kCtrlA;
+      m_pending = c;
+      return kCtrlA;
+    }
+    if (c == kCtrlA) {
+      m_escape = true;
+      continue;
+    }
+    if (!m_in_monitor) return c;
+    switch (monitor_byte(c)) {
+      case Typed::More: break;
+      case Typed::Ran: return kNoInput;   // let the run loop act on the command first
+      case Typed::Quit: return kInputQuit;
+    }
   }
-  int c = read_byte();
-  if (c < 0) return kNoInput;
-  if (!m_escape) {
-    if (c != kCtrlA) return c;
-    m_escape = true;
-    c = read_byte();
-    if (c < 0) return kNoInput;   // the escape waits for its second byte
+}
+
+void TerminalInput::toggle_monitor() {
+  m_in_monitor = !m_in_monitor;
+  m_line.clear();
+  m_after_cr = false;
+  if (m_in_monitor)
+    std::fprintf(stdout, "\n[retrovisor monitor: 'help' lists the commands; Ctrl-A C returns to the guest]\n%s",
+                 Monitor::kPrompt);
+  else
+    std::fputs("\n[guest console]\n", stdout);
+  std::fflush(stdout);
+}
+
+TerminalInput::Typed TerminalInput::monitor_byte(int c) {
+  const bool lf_after_cr = c == '\n' && m_after_cr;
+  m_after_cr = c == '\r';
+  if (lf_after_cr) return Typed::More;
+  if (c == '\r' || c == '\n') {
+    std::fputc('\n', stdout);
+    const Monitor::Reply r = m_monitor->execute(m_line);
+    m_line.clear();
+    std::fputs(r.text.c_str(), stdout);
+    if (!r.quit) std::fputs(Monitor::kPrompt, stdout);
+    std::fflush(stdout);
+    return r.quit ? Typed::Quit : Typed::Ran;
   }
-  m_escape = false;
-  if (c == 'x' || c == 'X') return kInputQuit;
-  if (c == kCtrlA) return kCtrlA;
-  m_pending = c;
-  return kCtrlA;
+  if (c == 0x7F || c == 0x08) {   // DEL (what a terminal's Backspace sends) or BS
+    if (!m_line.empty()) {
+      m_line.pop_back();
+      std::fputs("\b \b", stdout);
+    }
+  } else if (c >= 0x20 && c < 0x7F && m_line.size() < kMaxLine) {
+    m_line.push_back(static_cast<char>(c));
+    std::fputc(c, stdout);
+  }
+  std::fflush(stdout);
+  return Typed::More;
 }
 
 }  // namespace rv

@@ -437,6 +437,8 @@ CpuFeatures KvmVcpu::supported(const CpuFeatures& want) const {
   f.xsaveopt = f.xsaveopt && f.xsave && has(5, 0);
   f.lahf_lm = f.lahf_lm && has(3, 0);
   f.lzcnt = f.lzcnt && has(3, 5);
+  f.pcid = f.pcid && has(0, 17);
+  f.rdtscp = f.rdtscp && has(4, 27);
   return f;
 }
 
@@ -558,6 +560,10 @@ void KvmVcpu::put_state(const CpuState& s, u64 tsc) {
   ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
   if (ioctl(m_vcpu, KVM_SET_VCPU_EVENTS, &ev) < 0) ioctl_failed("KVM_SET_VCPU_EVENTS");
   m_run->cr8 = s.cr8;
+  // kvm_run reports IF and injectability only at exits; until the first one, say what the
+  // state just loaded says (a halted guest with IF=1 must be woken, not stopped).
+  m_run->if_flag = (regs.rflags & kFlagIF) != 0;
+  m_run->ready_for_interrupt_injection = m_run->if_flag && !ev.interrupt.shadow;
 }
 
 void KvmVcpu::get_state(CpuState& s, u64& tsc, PendingEvent& pending) {

@@ -75,7 +75,8 @@ void Pc::setup_engines() {
         {w.sse3 && !f.sse3, "SSE3"},     {w.ssse3 && !f.ssse3, "SSSE3"},   {w.sse41 && !f.sse41, "SSE4.1"},
         {w.sse42 && !f.sse42, "SSE4.2"}, {w.popcnt && !f.popcnt, "POPCNT"}, {w.cx16 && !f.cx16, "CMPXCHG16B"},
         {w.movbe && !f.movbe, "MOVBE"},  {w.lahf_lm && !f.lahf_lm, "LAHF-LM"}, {w.lzcnt && !f.lzcnt, "LZCNT"},
-        {w.xsave && !f.xsave, "XSAVE"},  {w.xsaveopt && !f.xsaveopt, "XSAVEOPT"}};
+        {w.xsave && !f.xsave, "XSAVE"},  {w.xsaveopt && !f.xsaveopt, "XSAVEOPT"}, {w.pcid && !f.pcid, "PCID"},
+        {w.rdtscp && !f.rdtscp, "RDTSCP"}};
     for (const auto& [gone, name] : names)
       if (gone) lost += std::string(lost.empty() ? "" : " ") + name;
     log_message("retrovisor: the host's KVM cannot run %s; neither engine offers it in this run", lost.c_str());

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Boots the default guest (Debian's kernel + busybox, built by scripts/make-guest.sh) under
-the interpreter and checks it as a user would.
+the interpreter (and KVM) and checks it as a user would.
 
   boot_test.py interactive RETROVISOR GUEST_DIR KERNEL
       Waits for the shell prompt on the serial console, types commands through the serial
@@ -9,6 +9,10 @@ the interpreter and checks it as a user would.
   boot_test.py determinism RETROVISOR GUEST_DIR KERNEL
       Boots twice with guest.selftest=1 (an input-free session that powers off) and requires
       byte-identical serial output and the same instruction count at power-off.
+  boot_test.py switch RETROVISOR GUEST_DIR KERNEL
+      Boots with --accel interp,kvm, and from the monitor (Ctrl-A C) moves the running
+      guest to KVM, runs shell commands there, moves it back and runs more; `info engine`
+      must name the engine at each step. Exits 77 (SKIP) when KVM cannot be used.
 """
 import os
 import re
@@ -45,63 +49,237 @@ def check_log(log):
             fail(f"kernel log lacks {need!r} ({why})", log)
 
 
-def interactive(retro, guest, kernel):
-    p = subprocess.Popen(base_args(retro, guest, kernel, "console=ttyS0", "stdio"), stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    log = b""
-    deadline = time.monotonic() + TIMEOUT_S
+class Ended(Exception):
+    """retrovisor ended while a pattern was awaited."""
 
-    def wait_for(pattern):
-        nonlocal log
-        while pattern not in log:
+    def __init__(self, status, err):
+        super().__init__(f"retrovisor ended: status {status}")
+        self.status, self.err = status, err
+
+
+class Session:
+    """retrovisor with the guest's console on its standard input and output (--serial stdio)."""
+
+    def __init__(self, args, timeout_s=TIMEOUT_S):
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.log = b""
+        self.err = b""
+        self.deadline = time.monotonic() + timeout_s
+        self.n = 0
+
+    def stderr_text(self):
+        return self.err.decode(errors="replace")
+
+    def fail(self, msg):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.drain_all()
+        fail(f"{msg}\n--- retrovisor stderr:\n{self.stderr_text()[-4000:]}", self.log)
+
+    def drain(self, wait_s):
+        """Reads what stdout and stderr have now (waiting up to wait_s); False at end of output."""
+        fds = [f for f in (self.p.stdout, self.p.stderr) if not f.closed]
+        if not fds:
+            return False
+        r, _, _ = select.select(fds, [], [], wait_s)
+        for f in r:
+            chunk = os.read(f.fileno(), 65536)
+            if not chunk:
+                f.close()
+            elif f is self.p.stdout:
+                self.log += chunk
+            else:
+                self.err += chunk
+        return not self.p.stdout.closed
+
+    def drain_all(self):
+        """After the process ended: reads its output to the end."""
+        while not (self.p.stdout.closed and self.p.stderr.closed):
+            self.drain(1)
+
+    def wait_for(self, pattern, start=0, timeout_s=None):
+        """Waits until the console output from offset `start` holds `pattern` (bytes); returns
+        the offset after it. Raises TimeoutError, or Ended if retrovisor ends."""
+        deadline = self.deadline if timeout_s is None else min(self.deadline, time.monotonic() + timeout_s)
+        while (k := self.log.find(pattern, start)) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
-                p.kill()
-                fail(f"timed out waiting for {pattern!r}", log)
-            r, _, _ = select.select([p.stdout], [], [], min(left, 5))
-            if r:
-                chunk = os.read(p.stdout.fileno(), 65536)
-                if not chunk:
-                    fail(f"retrovisor ended while waiting for {pattern!r}: {p.wait()} "
-                         f"{p.stderr.read().decode(errors='replace')}", log)
-                log += chunk
+                raise TimeoutError(f"timed out waiting for {pattern!r}")
+            if not self.drain(min(left, 5)):
+                self.p.wait()
+                self.drain_all()
+                raise Ended(self.p.returncode, self.stderr_text())
+        return k + len(pattern)
 
-    def run(n, cmd):
+    def send(self, data):
+        try:
+            self.p.stdin.write(data)
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass   # retrovisor ended: the next wait_for says how
+
+    def run(self, cmd, timeout_s=None):
+        """Types `cmd` at the shell; returns the output up to its end marker."""
+        n = self.n
+        self.n += 1
         # The marker is computed by the shell, so the echoed command line cannot match it.
-        p.stdin.write(f"{cmd}; echo RV-DONE-$((40+{n}))\n".encode())
-        p.stdin.flush()
-        start = len(log)
-        wait_for(f"RV-DONE-{40 + n}".encode())
-        return log[start:].decode(errors="replace")
+        start = len(self.log)
+        self.send(f"{cmd}; echo RV-DONE-$((40+{n}))\n".encode())
+        end = self.wait_for(f"RV-DONE-{40 + n}".encode(), start, timeout_s)
+        return self.log[start:end].decode(errors="replace")
 
-    wait_for(b"/ # ")
-    checks = [
-        ("uname -r", r"6\.1\.0-\d+-amd64"),
-        ("cat /proc/cpuinfo", r"GenuineIntel[\s\S]*flags\s*:.*\bsse4_2\b"),
-        ("cat /proc/interrupts", r"IO-APIC[\s\S]*ttyS0"),
-        ("cat /proc/interrupts", r"LOC:\s+\d+"),
-        ("ls /", r"\bproc\b[\s\S]*\bsys\b|\bsys\b[\s\S]*\bproc\b"),
-        ("dmesg", r"Linux version 6\.1\.0"),
-    ]
-    for n, (cmd, pattern) in enumerate(checks):
-        out = run(n, cmd)
-        if not re.search(pattern, out):
-            fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}", log)
-        print(f"ok: {cmd}")
-    p.stdin.write(b"poweroff -f\n")
-    p.stdin.flush()
+    def monitor(self, cmds, timeout_s=60):
+        """Ctrl-A C, each command with its reply, Ctrl-A C: returns the monitor's output."""
+        start = len(self.log)
+        self.send(b"\x01c")
+        at = self.wait_for(b"(retrovisor) ", start, timeout_s)
+        for cmd in cmds:
+            self.send(cmd.encode() + b"\n")
+            at = self.wait_for(b"(retrovisor) ", at, timeout_s)
+        self.send(b"\x01c")
+        at = self.wait_for(b"[guest console]", at, timeout_s)
+        return self.log[start:at].decode(errors="replace")
+
+    def finish(self, timeout_s=TIMEOUT_S):
+        """Waits for the end of the run; returns its exit status."""
+        deadline = time.monotonic() + timeout_s
+        while self.drain(min(5, max(0, deadline - time.monotonic()))):
+            if time.monotonic() > deadline:
+                self.fail("the run did not end")
+        try:
+            self.p.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.fail("the run did not end")
+        self.drain_all()
+        return self.p.returncode
+
+
+def interactive(retro, guest, kernel):
+    s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio"))
     try:
-        out, err = p.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        fail("poweroff did not end the run", log)
-    log += out
-    check_log(log)
-    if p.returncode != 0:
-        fail(f"exit status {p.returncode} after poweroff, expected 0: {err.decode(errors='replace')}", log)
-    if b"guest powered off" not in err:
-        fail(f"no power-off message: {err.decode(errors='replace')}", log)
+        s.wait_for(b"/ # ")
+        checks = [
+            ("uname -r", r"6\.1\.0-\d+-amd64"),
+            ("cat /proc/cpuinfo", r"GenuineIntel[\s\S]*flags\s*:.*\bsse4_2\b"),
+            ("cat /proc/interrupts", r"IO-APIC[\s\S]*ttyS0"),
+            ("cat /proc/interrupts", r"LOC:\s+\d+"),
+            ("ls /", r"\bproc\b[\s\S]*\bsys\b|\bsys\b[\s\S]*\bproc\b"),
+            ("dmesg", r"Linux version 6\.1\.0"),
+        ]
+        for cmd, pattern in checks:
+            out = s.run(cmd)
+            if not re.search(pattern, out):
+                s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
+            print(f"ok: {cmd}")
+    except (TimeoutError, Ended) as e:
+        s.fail(str(e))
+    s.send(b"poweroff -f\n")
+    status = s.finish()
+    check_log(s.log)
+    if status != 0:
+        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    if b"guest powered off" not in s.err:
+        fail(f"no power-off message: {s.stderr_text()}", s.log)
     print("ok: poweroff ended the run with status 0")
+
+
+SKIP_STATUS = 77        # tests/linux/CMakeLists.txt: SKIP_RETURN_CODE
+KVM_CMD_TIMEOUT_S = 300  # one shell command under this machine's KVM (emulated in software)
+
+
+def switch(retro, guest, kernel):
+    """Boots on the interpreter with KVM open, moves the running guest to KVM and back from
+    the monitor, and checks the shell's answers and `info engine` at each step."""
+    t0 = time.monotonic()
+    s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio") + ["--accel", "interp,kvm"],
+                TIMEOUT_S + 2 * KVM_CMD_TIMEOUT_S)
+    timings = []
+
+    def timed(what, f, *args):
+        t = time.monotonic()
+        r = f(*args)
+        timings.append((what, time.monotonic() - t))
+        print(f"ok: {what} ({timings[-1][1]:.2f} s)", flush=True)
+        return r
+
+    def expect(out, pattern, what):
+        if not re.search(pattern, out):
+            s.fail(f"{what}: output does not match /{pattern}/:\n{out[-2000:]}")
+
+    def engine_is(name):
+        out = s.monitor(["info engine"])
+        expect(out, rf"current engine: {name}; KVM open", "info engine")
+
+    def to_engine(name):
+        out = s.monitor([f"engine {name}", "info engine"])
+        expect(out, rf"engine: switching to {name}\b", f"engine {name}")
+        expect(out, rf"current engine: {name}; KVM open", f"info engine after engine {name}")
+
+    def diagnose():
+        """Under a hang: the monitor's view of the CPU, if the monitor still answers."""
+        if s.p.poll() is not None:
+            return
+        try:
+            print("--- monitor after the failure:\n" + s.monitor(["info engine", "info registers"], 30))
+        except (TimeoutError, Ended) as e:
+            print(f"--- the monitor did not answer: {e}")
+
+    try:
+        try:
+            timed("boot to the shell prompt (interp)", s.wait_for, b"/ # ")
+        except Ended as e:
+            if e.status == 2 and "KVM" in e.err:
+                print(f"SKIP: KVM cannot be used here: {e.err.strip().splitlines()[-1]}")
+                sys.exit(SKIP_STATUS)
+            raise
+        engine_is("interp")
+        expect(timed("`echo interp-$((6*7))` (interp)", s.run, "echo interp-$((6*7))"), r"interp-42", "echo")
+        # Linux uses x87/SSE (the FPU set-up, every user program): a KVM that fails the
+        # start-up self-test on them (the software KVM of our build machines) cannot run it.
+        m = re.search(r"the host's KVM fails its self-test: ([^\n]*)", s.stderr_text())
+        if m:
+            print(f"SKIP: the host's KVM cannot run Linux: it fails retrovisor's self-test ({m.group(1).split(';')[0]})")
+            s.p.kill()
+            sys.exit(SKIP_STATUS)
+
+        timed("switch to kvm", to_engine, "kvm")
+        kvm = [("echo kvm-$((6*7))", r"kvm-42"),
+               ("cat /proc/cpuinfo | head -3", r"processor\s*:\s*0[\s\S]*vendor_id\s*:\s*GenuineIntel"),
+               ("uname -r", r"6\.1\.0-\d+-amd64"),
+               ("ls /", r"\bproc\b[\s\S]*\bsys\b|\bsys\b[\s\S]*\bproc\b"),
+               ("grep LOC /proc/interrupts", r"LOC:\s+\d+")]
+        for cmd, pattern in kvm:
+            expect(timed(f"`{cmd}` (kvm)", s.run, cmd, KVM_CMD_TIMEOUT_S), pattern, cmd)
+        # Under KVM guest time follows the host's clock: a one-second sleep takes one.
+        t = time.monotonic()
+        expect(timed("`sleep 1` (kvm)", s.run, "sleep 1; echo slept-$((1+1))", KVM_CMD_TIMEOUT_S), r"slept-2",
+               "sleep 1")
+        if time.monotonic() - t < 0.9:
+            s.fail(f"`sleep 1` under KVM took {time.monotonic() - t:.2f} s of host time")
+        regs = timed("info registers (kvm)", s.monitor, ["info registers"], KVM_CMD_TIMEOUT_S)
+        expect(regs, r"RIP=ffffffff[0-9a-f]{8} RFLAGS=[0-9a-f]{8} engine=kvm", "info registers: RIP in the kernel")
+        m = re.search(r"CS=([0-9a-f]{4}) SS=[0-9a-f]{4} CR0=([0-9a-f]{8}) CR3=[0-9a-f]{16} CR4=[0-9a-f]{8} "
+                      r"EFER=([0-9a-f]{8})", regs)
+        if not m or int(m.group(2), 16) & 0x80000001 != 0x80000001 or int(m.group(3), 16) & 0x500 != 0x500:
+            s.fail(f"info registers does not show 64-bit paging (CR0.PG|PE, EFER.LME|LMA):\n{regs}")
+
+        timed("switch back to interp", to_engine, "interp")
+        expect(timed("`echo interp-$((7*7))` (interp)", s.run, "echo interp-$((7*7))"), r"interp-49", "echo")
+        expect(timed("`uname -r` (interp)", s.run, "uname -r"), r"6\.1\.0-\d+-amd64", "uname -r")
+        engine_is("interp")
+    except (TimeoutError, Ended) as e:
+        diagnose()
+        s.fail(str(e))
+    s.send(b"poweroff -f\n")
+    status = s.finish()
+    check_log(s.log)
+    if status != 0:
+        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    m = re.search(r"engine_switches=(\d+) kvm_s=([0-9.]+) kvm_exits=(\d+)", s.stderr_text())
+    if not m or m.group(1) != "2":
+        fail(f"--stats does not report 2 engine switches: {s.stderr_text()}", s.log)
+    print(f"ok: poweroff ended the run with status 0; {m.group(0)}; total {time.monotonic() - t0:.1f} s")
 
 
 def determinism(retro, guest, kernel):
@@ -128,9 +306,11 @@ def determinism(retro, guest, kernel):
     print("ok: identical serial output and instruction count")
 
 
+MODES = {"interactive": interactive, "determinism": determinism, "switch": switch}
+
 if __name__ == "__main__":
-    if len(sys.argv) != 5 or sys.argv[1] not in ("interactive", "determinism"):
+    if len(sys.argv) != 5 or sys.argv[1] not in MODES:
         print(__doc__)
         sys.exit(2)
-    {"interactive": interactive, "determinism": determinism}[sys.argv[1]](*sys.argv[2:])
+    MODES[sys.argv[1]](*sys.argv[2:])
     print("1 passed, 0 failed")

@@ -1,0 +1,44 @@
+// Monitor: the commands a user types at the "(retrovisor) " prompt (QEMU's monitor, in
+// miniature). It knows the machine, not the terminal: frontends/terminal_input.h switches the
+// console between the guest and the monitor (Ctrl-A C), edits the line and writes the reply.
+//
+// Commands run from PcConfig::serial_input, that is between two slices of Pc::run()'s loop,
+// where the board is consistent: an engine switch asked for here happens at the next
+// instruction boundary the loop reaches, before the guest runs again.
+//
+//   help                 the commands
+//   info engine          the engine running the CPU, and whether KVM is open in this run
+//   info registers       RIP, RFLAGS, the general registers, CS/SS, CR0/CR3/CR4, EFER
+//   engine interp|kvm    move the running guest to that engine
+//   quit                 end the run (as Ctrl-A X does)
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace rv {
+
+class Pc;
+
+class Monitor {
+ public:
+  static constexpr const char* kPrompt = "(retrovisor) ";
+
+  struct Reply {
+    std::string text;   // for the user: complete lines, each ending in '\n'; may be empty
+    bool quit = false;  // end the run
+  };
+
+  explicit Monitor(Pc& pc) : m_pc(pc) {}
+
+  // One command line (without its newline). Blank lines do nothing.
+  Reply execute(std::string_view line);
+
+ private:
+  std::string info_engine() const;
+  std::string info_registers();
+  std::string engine(std::string_view name);
+
+  Pc& m_pc;
+};
+
+}  // namespace rv

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# monitor_test.sh RETROVISOR NASM CASE: the monitor on `--serial stdio` (frontends/monitor.h,
+# frontends/terminal_input.h) driven through a pipe, as a script or a user at a terminal
+# would. The guest is a tiny Multiboot kernel that echoes each COM1 byte c as "<c>" until it
+# reads '.', then powers off, so the guest's own output tells which bytes reached it.
+# Exits 0 if every check passed, 1 if one failed, 77 (SKIP) if KVM cannot be used.
+set -uo pipefail
+if [ $# -ne 3 ]; then echo "usage: $0 RETROVISOR NASM CASE" >&2; exit 2; fi
+RV=$1 NASM=$2 CASE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/rv_mon.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failed=0
+A=$'\001'   # Ctrl-A
+
+fail() { echo "FAIL [$CASE]: $*" >&2; failed=1; }
+show() { echo "--- stdout:"; cat "$T/out"; echo; echo "--- stderr:"; cat "$T/err"; echo "--- status: $status"; }
+has() { grep -qF -- "$1" "$T/out" || fail "stdout does not contain '$1'"; }
+count() { grep -cF -- "$1" "$T/out"; }
+# The bytes the guest echoed, in order.
+guest_saw() { grep -o '<.>' "$T/out" | tr -d '<>\n'; }
+
+# feed INPUT ARGS...: pipes INPUT (printf-free: given as is) into retrovisor with the echo
+# guest; sets $status, $T/out, $T/err.
+feed() {
+    local input=$1; shift
+    printf '%s' "$input" | timeout 60 "$RV" --kernel "$T/echo.bin" --serial stdio "$@" >"$T/out" 2>"$T/err"
+    status=$?
+    [ $status -eq 124 ] && fail "timed out"
+}
+
+{ cat <<'ASM'
+bits 32
+org 0x100000
+hdr: dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), hdr, hdr, end, end, start
+start:  mov ebp, 0x5EC0DE           ; seen by `info registers`
+.wait:  mov dx, 0x3FD
+        in al, dx
+        test al, 1
+        jz .wait
+        mov dx, 0x3F8
+        in al, dx
+        cmp al, '.'
+        je .off
+        mov bl, al
+        mov al, '<'
+        out dx, al
+        mov al, bl
+        out dx, al
+        mov al, '>'
+        out dx, al
+        jmp .wait
+.off:   mov dx, 0x604               ; ACPI PM1a_CNT: SLP_EN, S5
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+end:
+ASM
+} >"$T/echo.asm"
+"$NASM" -f bin -o "$T/echo.bin" "$T/echo.asm" || { echo "nasm failed" >&2; exit 1; }
+
+case $CASE in
+monitor_commands)
+    # Bytes typed in the monitor never reach the guest; Backspace edits; CR LF is one Enter.
+    feed "ab${A}cinfo engine"$'\r\n'"help"$'\n'"infx"$'\177'"o registers"$'\n'"foo bar"$'\n'"engine kvm"$'\n'"engine vax"$'\n'"engine interp"$'\n'"${A}c${A}hcd."
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    grep -qF "guest powered off" "$T/err" || fail "the guest did not power off"
+    [ "$(guest_saw)" = "abcd" ] || fail "the guest saw '$(guest_saw)', expected 'abcd'"
+    has "(retrovisor) "
+    has "current engine: interp; KVM not open"
+    has "info engine         the engine running the CPU"
+    grep -qE '^RIP=00000000001000[0-9a-f]{2} RFLAGS=[0-9a-f]{8} engine=interp' "$T/out" ||
+        fail "no RIP line inside the guest kernel"
+    has "RBP=00000000005ec0de"
+    grep -qE '^CS=0010 SS=0018 CR0=[0-9a-f]{7}1 ' "$T/out" || fail "no CS/SS/CR0 line (protected mode)"
+    has "error: unknown command 'foo bar' (try 'help')"
+    has "error: engine: KVM is not open in this run"
+    has "error: engine: expected interp or kvm, not 'vax'"
+    has "engine: already running on interp"
+    has "Ctrl-A C: switch between the guest console and the monitor"
+    [ "$(count '(retrovisor) ')" -eq 8 ] || fail "$(count '(retrovisor) ') prompts, expected 8 (one per Enter, one on entry)"
+    ;;
+monitor_quit)
+    # `quit` ends a run the guest would never end by itself, with status 0.
+    feed "x${A}cquit"$'\n'"y"
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    has "quitting"
+    [ "$(guest_saw)" = "x" ] || fail "the guest saw '$(guest_saw)', expected 'x'"
+    grep -qF "guest powered off" "$T/err" && fail "the guest powered off instead of the monitor quitting"
+    ;;
+monitor_no_monitor_without_stdio)
+    # Without --serial stdio there is no terminal input and no monitor: the guest waits for
+    # input that never comes, and --max-insns ends the run.
+    printf '%s' "${A}cquit"$'\n' | timeout 60 "$RV" --kernel "$T/echo.bin" --max-insns 1000000 >"$T/out" 2>"$T/err"
+    status=$?
+    show
+    grep -qF "(retrovisor)" "$T/out" && fail "a monitor prompt without --serial stdio"
+    grep -qF "instruction limit" "$T/err" || fail "the run did not end at --max-insns"
+    ;;
+monitor_engine_switch)
+    # interp -> kvm -> interp from the monitor; the guest keeps echoing on each engine and
+    # its registers move with it.
+    feed "a${A}cinfo engine"$'\n'"engine kvm"$'\n'"info engine"$'\n'"${A}cb${A}cinfo registers"$'\n'"engine interp"$'\n'"info engine"$'\n'"info registers"$'\n'"${A}cc." \
+         --accel interp,kvm --stats
+    show
+    if [ $status -eq 2 ] && grep -q "KVM" "$T/err"; then
+        echo "SKIP: KVM cannot be used here: $(head -1 "$T/err")"
+        exit 77
+    fi
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    grep -qF "guest powered off" "$T/err" || fail "the guest did not power off"
+    [ "$(guest_saw)" = "abc" ] || fail "the guest saw '$(guest_saw)', expected 'abc'"
+    has "current engine: interp; KVM open"
+    has "engine: switching to kvm"
+    has "current engine: kvm; KVM open"
+    has "engine: switching to interp"
+    [ "$(count 'current engine: interp; KVM open')" -eq 2 ] || fail "'info engine' did not say interp twice"
+    grep -qE '^RIP=00000000001000[0-9a-f]{2} RFLAGS=[0-9a-f]{8} engine=kvm' "$T/out" || fail "no RIP line under KVM"
+    grep -qE '^RIP=00000000001000[0-9a-f]{2} RFLAGS=[0-9a-f]{8} engine=interp' "$T/out" ||
+        fail "no RIP line back on the interpreter"
+    [ "$(count 'RBP=00000000005ec0de')" -eq 2 ] || fail "RBP did not survive both switches"
+    grep -qE 'engine_switches=2 kvm_s=[0-9.]+' "$T/err" || fail "--stats does not report 2 engine switches"
+    ;;
+*)
+    echo "unknown case $CASE" >&2
+    exit 2 ;;
+esac
+
+[ $failed -eq 0 ] && echo "PASS [$CASE]"
+exit $failed
