@@ -127,7 +127,7 @@ RunResult Pc::run() {
 
   const Nanos host0 = host_clock();
   for (;;) {
-    if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal");
+    if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
     const Nanos host_elapsed = host_clock() - host0;
     while (std::optional<Engine> to = due_switch(host_elapsed)) switch_engine(*to, res);
     if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
