@@ -191,6 +191,12 @@ void Cpu::on_code_write(u64 page) {
 u64 Cpu::tsc() const { return (m_tsc_source ? m_tsc_source() : m_s.icount) + m_s.tsc_offset; }
 
 void Cpu::set_rflags(u64 v) {
+  if (RV_UNLIKELY(v & kFlagRF)) {
+    // RF lasts until the next instruction completes (SDM Vol.3A §18.3.1.1): the run loop
+    // executes that one alone (step_with_rf()).
+    m_rf_loaded = true;
+    abort_block();
+  }
   bool ac_changed = (m_s.rflags ^ v) & kFlagAC;
   m_s.rflags = v | kFixed1;
   m_s.lazy.op = LazyOp::None;
@@ -467,6 +473,25 @@ void Cpu::step_traced() {
   }
 }
 
+// One instruction with RFLAGS.RF set (after an IRET from a fault handler, or state from
+// another engine): RF is cleared once it completes, unless it set RF again itself. A fault
+// delivered instead clears RF in the flags the handler runs with (deliver_event).
+void Cpu::step_with_rf() {
+  const u64 before = m_s.icount;
+  m_rf_loaded = false;
+  if (m_trace || (m_s.rflags & kFlagTF)) {
+    step_traced();
+  } else {
+    m_insn_start = m_s.rip;
+    try {
+      exec_one_uncached();
+    } catch (const GuestFault& f) {
+      handle_fault(f);
+    }
+  }
+  if (m_s.icount != before && !m_rf_loaded) m_s.rflags &= ~static_cast<u64>(kFlagRF);
+}
+
 StopReason Cpu::run(u64 max_insns) {
   m_stop_requested = false;
   m_budget_end = m_s.icount + max_insns;   // limit_run_to() may lower it while we run
@@ -481,6 +506,10 @@ StopReason Cpu::run(u64 max_insns) {
       return StopReason::Halted;
     }
     m_blocks->graveyard.clear();
+    if (RV_UNLIKELY(m_s.rflags & kFlagRF)) {
+      step_with_rf();
+      continue;
+    }
     if (RV_UNLIKELY(m_trace || (m_s.rflags & kFlagTF))) {
       step_traced();
       continue;

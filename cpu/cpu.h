@@ -424,6 +424,7 @@ class Cpu {
   void handle_fault(const GuestFault& f);
   bool service_interrupts();
   void step_traced();
+  void step_with_rf();
   u64 fetch_bytes(u64 la, u8* buf, unsigned n);
 
   CpuState m_s;
@@ -438,6 +439,7 @@ class Cpu {
   CpuFeatures m_features;    // the CPU model (cpu_features.h)
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
+  bool m_rf_loaded = false;   // the running instruction set RFLAGS.RF (IRET, task switch)
   bool m_block_abort = false;
   bool m_stop_requested = false;
   bool m_intr = false;
