@@ -490,7 +490,19 @@ void KvmVcpu::refresh_rom() {
   for (const Rom& r : m_roms) std::memcpy(r.host, r.region->host, r.region->size);
 }
 
+// Re-enters with immediate_exit set: KVM completes the instruction of the last I/O or MMIO
+// exit and returns EINTR without running anything else.
+void KvmVcpu::complete_pending_io() {
+  if (!m_io_pending) return;
+  m_io_pending = false;
+  m_run->immediate_exit = 1;
+  const int rc = ioctl(m_vcpu, KVM_RUN, 0);
+  m_run->immediate_exit = 0;
+  if (rc < 0 && errno != EINTR && errno != EAGAIN) ioctl_failed("KVM_RUN (completing an I/O exit)");
+}
+
 void KvmVcpu::put_state(const CpuState& s, u64 tsc) {
+  complete_pending_io();   // else it would complete on top of the state loaded here
   kvm_regs regs{};
   regs.rax = s.gpr[RAX]; regs.rbx = s.gpr[RBX]; regs.rcx = s.gpr[RCX]; regs.rdx = s.gpr[RDX];
   regs.rsi = s.gpr[RSI]; regs.rdi = s.gpr[RDI]; regs.rsp = s.gpr[RSP]; regs.rbp = s.gpr[RBP];
@@ -567,6 +579,7 @@ void KvmVcpu::put_state(const CpuState& s, u64 tsc) {
 }
 
 void KvmVcpu::get_state(CpuState& s, u64& tsc, PendingEvent& pending) {
+  complete_pending_io();
   kvm_regs regs{};
   if (ioctl(m_vcpu, KVM_GET_REGS, &regs) < 0) ioctl_failed("KVM_GET_REGS");
   kvm_sregs sr{};
@@ -660,6 +673,7 @@ KvmExit KvmVcpu::run(bool want_irq_window) {
   m_run->request_interrupt_window = want_irq_window ? 1 : 0;
   const int rc = ioctl(m_vcpu, KVM_RUN, 0);
   m_run->immediate_exit = 0;
+  m_io_pending = false;
   if (rc < 0) {
     if (errno == EINTR || errno == EAGAIN) return x;   // Kicked
     x.kind = KvmExit::Kind::Failed;
@@ -674,6 +688,7 @@ KvmExit KvmVcpu::run(bool want_irq_window) {
       x.port = m_run->io.port;
       x.count = m_run->io.count;
       x.data = reinterpret_cast<u8*>(m_run) + m_run->io.data_offset;
+      m_io_pending = true;
       if (m_run->io.data_offset + static_cast<u64>(x.size) * x.count > m_run_size) {
         x.kind = KvmExit::Kind::Failed;
         x.error = "KVM reported port I/O data outside the run structure";
@@ -685,6 +700,7 @@ KvmExit KvmVcpu::run(bool want_irq_window) {
       x.size = static_cast<u8>(m_run->mmio.len);
       x.addr = m_run->mmio.phys_addr;
       x.data = m_run->mmio.data;
+      m_io_pending = true;
       if (x.size == 0 || x.size > 8) {
         x.kind = KvmExit::Kind::Failed;
         x.error = "KVM reported an MMIO access of " + std::to_string(x.size) + " bytes";

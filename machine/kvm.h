@@ -117,6 +117,10 @@ class KvmVcpu {
   bool m_timer_made = false;
   std::string m_selftest_problem;
   bool m_cx16_works = true;
+  // The last exit was port I/O or MMIO: KVM finishes that instruction (RIP, the IN value, an
+  // MMIO read's register) only when KVM_RUN is called again (api.rst, KVM_EXIT_IO).
+  bool m_io_pending = false;
+  void complete_pending_io();
 };
 
 }  // namespace rv
