@@ -270,6 +270,10 @@ bool KvmVcpu::setup(PhysMemory& mem, std::string& why, const std::string& device
   }
   const int khz = ioctl(m_vcpu, KVM_GET_TSC_KHZ, 0);
   m_tsc_khz = khz > 0 ? static_cast<u64>(khz) : 0;
+  kvm_device_attr tsc_attr{};
+  tsc_attr.group = KVM_VCPU_TSC_CTRL;
+  tsc_attr.attr = KVM_VCPU_TSC_OFFSET;
+  m_tsc_offset_attr = ioctl(m_vcpu, KVM_HAS_DEVICE_ATTR, &tsc_attr) == 0;
 
   struct sigaction sa{};
   sa.sa_handler = on_kick_signal;
@@ -560,6 +564,17 @@ void KvmVcpu::put_state(const CpuState& s, u64 tsc) {
     if (done < 0) ioctl_failed("KVM_SET_MSRS");
     if (static_cast<u32>(done) < n - start) log_refused_msr("write", ml.e()[start + done].index);
     start += static_cast<u32>(done) + 1;
+  }
+
+  // The guest TSC: KVM_SET_MSRS(IA32_TSC) above; where KVM offers it, the TSC offset
+  // attribute too (guest TSC = host TSC + offset, exact from now on).
+  if (m_tsc_offset_attr) {
+    u64 offset = tsc - __builtin_ia32_rdtsc();
+    kvm_device_attr a{};
+    a.group = KVM_VCPU_TSC_CTRL;
+    a.attr = KVM_VCPU_TSC_OFFSET;
+    a.addr = reinterpret_cast<u64>(&offset);
+    if (ioctl(m_vcpu, KVM_SET_DEVICE_ATTR, &a) < 0) ioctl_failed("KVM_SET_DEVICE_ATTR (TSC offset)");
   }
 
   kvm_vcpu_events ev{};

@@ -87,6 +87,7 @@ class KvmVcpu {
   // Arms a host timer that kicks the vCPU out of KVM_RUN after `ns` nanoseconds (0: now).
   void kick_after(u64 ns);
 
+  u64 tsc_khz() const { return m_tsc_khz; }   // the vCPU's TSC rate; 0 if KVM does not say
   std::string describe() const;        // "KVM API 12, host TSC 2.1 GHz" for messages
 
   // A self-test run at open() in a scratch VM: a 64-bit program with integer, then x87 and
@@ -120,6 +121,7 @@ class KvmVcpu {
   // The last exit was port I/O or MMIO: KVM finishes that instruction (RIP, the IN value, an
   // MMIO read's register) only when KVM_RUN is called again (api.rst, KVM_EXIT_IO).
   bool m_io_pending = false;
+  bool m_tsc_offset_attr = false;   // KVM_VCPU_TSC_OFFSET can set the guest TSC
   void complete_pending_io();
 };
 

@@ -47,7 +47,7 @@ Pc::Pc(PcConfig cfg)
     u64 insns = when > t ? (when - t + kNsPerInsn - 1) / kNsPerInsn : 0;
     m_cpu.limit_run_to(m_cpu.state().icount + insns);
   });
-  m_cpu.set_tsc_source([this] { return now(); });
+  m_cpu.set_tsc_source([this] { return tsc_from_ns(now()); });
   reset();
 }
 

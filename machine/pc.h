@@ -87,6 +87,10 @@ class Pc {
     return m_cpu.state().icount * kNsPerInsn + m_idle_ns;
   }
   bool realtime() const { return static_cast<bool>(m_cfg.host_clock); }
+  // The TSC counts virtual time at m_tsc_khz: 1 GHz (one count per nanosecond), or, when KVM
+  // is open, the rate KVM's vCPU TSC runs at, so the guest sees one rate under both engines.
+  u64 tsc_from_ns(Nanos ns) const { return static_cast<u64>(static_cast<unsigned __int128>(ns) * m_tsc_khz / 1'000'000); }
+  Nanos ns_from_tsc(u64 tsc) const { return static_cast<Nanos>(static_cast<unsigned __int128>(tsc) * 1'000'000 / m_tsc_khz); }
   bool host_timed() const { return realtime() || m_engine == Engine::Kvm; }
 
   // --- engines (machine/pc_engines.cpp) ---
@@ -165,6 +169,8 @@ class Pc {
   bool m_kvm_live = false;       // the vCPU holds the CPU's state; cpu().state() is stale
   bool m_kvm_halted = false;     // HLT under KVM, waiting for an interrupt
   u64 m_kvm_cr8 = 0;
+  u64 m_tsc_khz = 1'000'000;
+  u64 m_kvm_entry_tsc = 0;       // the TSC given to the vCPU when KVM took over
   Nanos m_kvm_t0 = 0, m_kvm_h0 = 0;   // virtual and host time when KVM took over
   std::optional<Engine> m_engine_request;
   std::vector<EngineSwitch> m_at_switches, m_after_switches;   // sorted; consumed in order

@@ -84,6 +84,7 @@ void Pc::setup_engines() {
   m_cpu.set_features(f);
   m_dev->platform.set_x2apic_supported(false);
   m_kvm->set_cpuid(m_cpu);
+  if (m_kvm->tsc_khz()) m_tsc_khz = m_kvm->tsc_khz();
   if (m_cfg.accel != Accel::Interp) m_engine = Engine::Kvm;
   if (m_cfg.accel == Accel::Auto) m_accel_note = "--accel auto: running on KVM (" + m_kvm->describe() + ")";
   if (m_engine == Engine::Kvm) {
@@ -153,7 +154,8 @@ void Pc::kvm_give_state() {
   CpuState& s = m_cpu.state();
   m_kvm->refresh_rom();
   if (!m_cpu.a20()) RV_UNIMPLEMENTED("the A20 gate is closed, but KVM runs the guest with it open");
-  m_kvm->put_state(s, m_cpu.tsc());
+  m_kvm_entry_tsc = m_cpu.tsc();
+  m_kvm->put_state(s, m_kvm_entry_tsc);
   m_kvm_halted = s.halted;
   m_kvm_cr8 = s.cr8;
   m_kvm_live = true;
@@ -167,8 +169,14 @@ void Pc::kvm_take_state() {
   m_kvm->get_state(s, tsc, pending);
   m_kvm_live = false;
   s.halted = m_kvm_halted;
-  s.tsc_offset = 0;
-  s.tsc_offset = tsc - m_cpu.tsc();   // the interpreter's TSC continues from KVM's
+  // The interpreter's TSC continues from KVM's (which differs from ours only if the guest
+  // wrote it). A TSC that went backwards is a KVM that does not report it: ours continues.
+  if (tsc >= m_kvm_entry_tsc) {
+    s.tsc_offset = 0;
+    s.tsc_offset = tsc - m_cpu.tsc();
+  } else {
+    RV_UNUSUAL("the host's KVM reports a guest TSC below the one it was given; the TSC continues from virtual time");
+  }
   // Under KVM every guest write bypassed the code-page tracking: drop every decoded block.
   m_cpu.state_changed();
   if (s.apic_base != old_apic_base && m_cpu.platform()) m_cpu.platform()->apic_base_written(s.apic_base);

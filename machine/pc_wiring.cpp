@@ -22,7 +22,7 @@ Lapic::Callbacks lapic_callbacks(Pc& pc, BoardDevices& d) {
   cb.eoi_broadcast = [&d](u8 vector) { d.ioapic.eoi(vector); };
   cb.changed = [&pc] { pc.update_intr(); };
   // The TSC counts virtual nanoseconds plus the guest's WRMSR offset (Pc::now()).
-  cb.tsc_to_ns = [&pc](u64 tsc) { return tsc - pc.cpu().state().tsc_offset; };
+  cb.tsc_to_ns = [&pc](u64 tsc) { return pc.ns_from_tsc(tsc - pc.cpu().state().tsc_offset); };
   return cb;
 }
 }  // namespace

@@ -31,8 +31,8 @@ if grep -q "fails its self-test" "$work/probe.err"; then
 fi
 want=$(cat "$expected/$rom.expected")
 
-check() {   # check NAME DESCRIPTION [MIN_SWITCHES]
-  local name=$1 what=$2 min=${3:-0} got switches
+check() {   # check NAME DESCRIPTION [MIN_SWITCHES] [EXPECTED_TEXT]
+  local name=$1 what=$2 min=${3:-0} want=${4:-$want} got switches
   got=$(cat "$work/$name.out")
   switches=$(sed -n 's/.*engine_switches=\([0-9]*\).*/\1/p' "$work/$name.err")
   switches=${switches:-0}
@@ -60,4 +60,8 @@ check sw2 "kvm -> interp -> kvm -> interp" 2
 run sw3 --bios "$roms/$rom.bin" --switch-engine-at 1:kvm --switch-engine-after 0.3:interp \
         --switch-engine-at 1234567:kvm --switch-engine-after 0.9:interp
 check sw3 "switch after the first instruction, and at an odd count" 2
+# The TSC goes on from where the other engine left it: never backwards, always advancing.
+run tsc --bios "$roms/kvmtsc.bin" --switch-engine-at 1000000:kvm --switch-engine-after 0.8:interp \
+        --switch-engine-at 5000000:kvm --switch-engine-after 1.6:interp
+check tsc "TSC across four switches" 2 "$(cat "$expected/kvmtsc.expected")"
 exit $fail
