@@ -40,6 +40,23 @@ void on_kick_signal(int) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// A one-shot monotonic timer that sends the kick signal to this thread; false if the host
+// refuses one.
+bool make_kick_timer(timer_t& t) {
+  sigevent sev{};
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = kKickSignal;
+  sev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+  return timer_create(CLOCK_MONOTONIC, &sev, &t) == 0;
+}
+
+void arm_timer(timer_t t, u64 ns) {
+  itimerspec its{};
+  its.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  its.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  timer_settime(t, 0, &its, nullptr);
+}
+
 [[noreturn]] void ioctl_failed(const char* what) {
   throw std::runtime_error(std::string("KVM: ") + what + " failed: " + errno_text());
 }
@@ -348,17 +365,9 @@ int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem)
 
   // A watchdog: a KVM that hangs on the program is stopped after 2 s.
   g_kick_target.store(run);
-  sigevent sev{};
-  sev.sigev_notify = SIGEV_THREAD_ID;
-  sev.sigev_signo = kKickSignal;
-  sev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
   timer_t t;
-  const bool timed = timer_create(CLOCK_MONOTONIC, &sev, &t) == 0;
-  if (timed) {
-    itimerspec its{};
-    its.it_value.tv_sec = 2;
-    timer_settime(t, 0, &its, nullptr);
-  }
+  const bool timed = make_kick_timer(t);
+  if (timed) arm_timer(t, 2'000'000'000);
   int reached = 0;
   problem.clear();
   for (int exits = 0; exits < 16 && problem.empty(); exits++) {
@@ -768,19 +777,12 @@ void KvmVcpu::kick_after(u64 ns) {
     return;
   }
   if (!m_timer_made) {
-    sigevent sev{};
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = kKickSignal;
-    sev._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
     timer_t t;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &t) < 0) throw std::runtime_error("KVM: timer_create failed: " + errno_text());
+    if (!make_kick_timer(t)) throw std::runtime_error("KVM: timer_create failed: " + errno_text());
     m_timer = t;
     m_timer_made = true;
   }
-  itimerspec its{};
-  its.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-  its.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  timer_settime(static_cast<timer_t>(m_timer), 0, &its, nullptr);
+  arm_timer(static_cast<timer_t>(m_timer), ns);
 }
 
 std::string KvmVcpu::describe() const {

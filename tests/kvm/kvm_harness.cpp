@@ -261,4 +261,17 @@ std::vector<u64> program_seeds(u64 base, unsigned fallback) {
   return seeds;
 }
 
+Outcome outcome_of(Pc& pc, const RunResult& r) {
+  pc.sync_cpu_state();
+  Outcome o;
+  o.kind = r.kind;
+  o.status = r.exit_status;
+  o.message = r.message;
+  o.engine_switches = r.engine_switches;
+  o.kvm_exits = r.kvm_exits;
+  o.final_engine = pc.engine();
+  o.cpu = pc.cpu().state();
+  return o;
+}
+
 }  // namespace rv::kvmtest

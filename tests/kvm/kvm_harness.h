@@ -43,6 +43,10 @@ struct Outcome {
   Engine final_engine = Engine::Interp;
 };
 
+// The Outcome of a finished run: how it ended and the exact CPU state (synchronised from
+// the vCPU if KVM holds it). Memory, debugcon output and hook counts are the caller's.
+Outcome outcome_of(Pc& pc, const RunResult& r);
+
 // Runs `fn` in a forked child and returns its Outcome. If the child does not finish within
 // `timeout_s` it is killed; if it dies or throws, the returned Outcome's note says so.
 Outcome run_isolated(const std::function<Outcome()>& fn, double timeout_s);

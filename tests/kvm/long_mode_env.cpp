@@ -123,15 +123,7 @@ class HookPort final : public PortDevice {
 };
 
 Outcome capture(Pc& pc, const RunResult& r) {
-  Outcome o;
-  pc.sync_cpu_state();
-  o.kind = r.kind;
-  o.status = r.exit_status;
-  o.message = r.message;
-  o.engine_switches = r.engine_switches;
-  o.kvm_exits = r.kvm_exits;
-  o.final_engine = pc.engine();
-  o.cpu = pc.cpu().state();
+  Outcome o = outcome_of(pc, r);
   for (const Area& a : areas()) {
     std::vector<u8> b(a.size);
     pc.memory().read_bytes(a.phys, b.data(), a.size);

@@ -53,15 +53,7 @@ Outcome run_rom(const std::string& name, const RomSpec& spec, const CpuFeatures&
   Pc pc(cfg);
   sink.pc = &pc;
   const RunResult r = pc.run();
-  pc.sync_cpu_state();
-  Outcome o;
-  o.kind = r.kind;
-  o.status = r.exit_status;
-  o.message = r.message;
-  o.engine_switches = r.engine_switches;
-  o.kvm_exits = r.kvm_exits;
-  o.final_engine = pc.engine();
-  o.cpu = pc.cpu().state();
+  Outcome o = outcome_of(pc, r);
   o.debugcon = sink.text;
   if (!sink.error.empty()) o.note = "engine request refused: " + sink.error;
   return o;
