@@ -310,7 +310,8 @@ bool KvmVcpu::setup(PhysMemory& mem, std::string& why, const std::string& device
 // 2 MiB identity page, code at 0x1000. It reports progress on port 0x80 and ends with HLT;
 // the result is the last progress value reported before the end (or the failure), -1 if the
 // VM could not be built (`problem` then starts with "!").
-int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem) {
+int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem, const u32* cpuid_leaf1_ecx,
+                               u32* reported) {
   struct Fd {
     int fd;
     ~Fd() { if (fd >= 0) close(fd); }
@@ -339,6 +340,16 @@ int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem)
   if (vcpu.fd < 0) return problem = "!KVM_CREATE_VCPU failed: " + errno_text(), -1;
   auto* run = static_cast<::kvm_run*>(mmap(nullptr, m_run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.fd, 0));
   if (run == MAP_FAILED) return problem = "!cannot map the self-test vCPU", -1;
+  if (cpuid_leaf1_ecx) {
+    CpuidList c;
+    c.hdr()->nent = 2;
+    c.e()[0].function = 0;
+    c.e()[0].eax = 1;
+    c.e()[1].function = 1;
+    c.e()[1].ecx = *cpuid_leaf1_ecx;
+    c.e()[1].edx = m_supported_cpuid[1];
+    if (ioctl(vcpu.fd, kSetCpuid2, c.bytes) < 0) return problem = "!KVM_SET_CPUID2 failed: " + errno_text(), -1;
+  }
   struct UnmapRun {
     ::kvm_run* r;
     u64 n;
@@ -378,6 +389,10 @@ int KvmVcpu::selftest_program(const u8* code, size_t size, std::string& problem)
     }
     if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0x80) {
       reached = reinterpret_cast<u8*>(run)[run->io.data_offset];
+      continue;
+    }
+    if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0x84 && run->io.size == 4 && reported) {
+      std::memcpy(reported, reinterpret_cast<u8*>(run) + run->io.data_offset, 4);
       continue;
     }
     if (run->exit_reason == KVM_EXIT_HLT) break;
@@ -422,7 +437,29 @@ std::string KvmVcpu::run_selftest() {
   if (fpu < 0) return problem;
   if (fpu < 1) return "!the host's KVM failed to run a short 64-bit integer program (" + problem + ")";
   std::string result = fpu >= 2 ? "" : "x87/SSE instructions stop with " + problem;
+  problem.clear();
   m_cx16_works = selftest_program(kCx16, sizeof kCx16, problem) >= 2;
+  static const u8 kCpuid[] = {
+      0xB8, 0x01, 0x00, 0x00, 0x00,   // mov eax, 1
+      0x0F, 0xA2,                     // cpuid
+      0x89, 0xC8,                     // mov eax, ecx
+      0xE7, 0x84,                     // out 0x84, eax
+      0xB0, 0x02, 0xE6, 0x80,         // mov al, 2; out 0x80, al
+      0xF4,                           // hlt
+  };
+  // Leaf 1 ECX with every optional bit clear but one KVM supports, if any (bit 0 SSE3, else 0).
+  const u32 given = m_supported_cpuid[0] & 1u;
+  u32 seen = ~0u;
+  if (selftest_program(kCpuid, sizeof kCpuid, problem, &given, &seen) >= 2) {
+    // KVM computes OSXSAVE (27) and may set the hypervisor bit (31) itself.
+    constexpr u32 kRuntime = (1u << 27) | (1u << 31);
+    if ((seen & ~kRuntime) != given) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "CPUID is not the one given with KVM_SET_CPUID2 (leaf 1 ECX 0x%08x instead of 0x%08x)",
+                    seen, given);
+      result += std::string(result.empty() ? "" : "; ") + buf;
+    }
+  }
   return result;
 }
 

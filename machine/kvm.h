@@ -91,7 +91,8 @@ class KvmVcpu {
   std::string describe() const;        // "KVM API 12, host TSC 2.1 GHz" for messages
 
   // A self-test run at open() in a scratch VM: a 64-bit program with integer, then x87 and
-  // SSE instructions, and one with CMPXCHG16B (CPUID's CX16 is offered only if it runs).
+  // SSE instructions, one with CMPXCHG16B (CPUID's CX16 is offered only if it runs), and one
+  // that reads CPUID leaf 1 (a KVM that ignores KVM_SET_CPUID2 shows the guest the host's).
   // Empty when all ran; else what failed ("x87/SSE instructions stop with
   // KVM internal error 1 (instruction emulation failed)"): some nested or software KVMs
   // run only part of the ISA.
@@ -101,7 +102,10 @@ class KvmVcpu {
   KvmVcpu() = default;
   bool setup(PhysMemory& mem, std::string& why, const std::string& device);
   std::string run_selftest();
-  int selftest_program(const u8* code, size_t size, std::string& problem);
+  // `cpuid_leaf1_ecx`: give the vCPU a CPUID whose leaf 1 ECX is that value; the program's
+  // dword OUTs to port 0x84 land in `reported`.
+  int selftest_program(const u8* code, size_t size, std::string& problem, const u32* cpuid_leaf1_ecx = nullptr,
+                       u32* reported = nullptr);
 
   int m_kvm = -1, m_vm = -1, m_vcpu = -1;
   ::kvm_run* m_run = nullptr;

@@ -61,8 +61,8 @@ void Pc::setup_engines() {
       m_kvm.reset();
       return;
     }
-    log_message("retrovisor: warning: the host's KVM fails its self-test: %s; a guest that uses them under KVM "
-                "stops with a KVM error",
+    log_message("retrovisor: warning: the host's KVM fails its self-test: %s. Under KVM a guest may stop with a "
+                "KVM error there, or see a CPU other than the interpreter's",
                 m_kvm->selftest_problem().c_str());
   }
   // One CPU model for both engines: what this model offers and KVM can run, so a guest
