@@ -13,6 +13,9 @@ the interpreter (and KVM) and checks it as a user would.
       Boots with --accel interp,kvm, and from the monitor (Ctrl-A C) moves the running
       guest to KVM, runs shell commands there, moves it back and runs more; `info engine`
       must name the engine at each step. Exits 77 (SKIP) when KVM cannot be used.
+  boot_test.py early_switch RETROVISOR GUEST_DIR KERNEL
+      Moves the booting kernel to KVM after 5 million instructions and back after 3 s of
+      host time; it must then reach the shell and answer. Exits 77 when KVM cannot be used.
 """
 import os
 import re
@@ -306,7 +309,47 @@ def determinism(retro, guest, kernel):
     print("ok: identical serial output and instruction count")
 
 
-MODES = {"interactive": interactive, "determinism": determinism, "switch": switch}
+def early_switch(retro, guest, kernel):
+    """The running kernel moved to KVM early in its boot (5 million instructions in: the
+    bzImage decompressor, integer code any KVM runs) and back to the interpreter after 3 s of
+    host time: it must then boot to the shell and answer commands. This runs even on a KVM
+    that fails the x87/SSE self-test (our build machines')."""
+    args = base_args(retro, guest, kernel, "console=ttyS0", "stdio") + [
+        "--switch-engine-at", "5000000:kvm", "--switch-engine-after", "3:interp"]
+    s = Session(args)
+    try:
+        try:
+            s.wait_for(b"/ # ")
+        except Ended as e:
+            if e.status == 2 and "KVM engine cannot be used" in e.err:
+                print(f"SKIP: KVM cannot be used here: {e.err.strip().splitlines()[-1]}")
+                sys.exit(SKIP_STATUS)
+            raise
+        checks = [
+            ("uname -r", r"6\.1\.0-\d+-amd64"),
+            ("cat /proc/interrupts", r"LOC:\s+\d+"),
+            ("dmesg | grep -e 'Linux version' -e 'tsc: Detected'", r"Linux version 6\.1\.0[\s\S]*tsc: Detected"),
+            ("echo $((6*7))-after-kvm", r"42-after-kvm"),
+        ]
+        for cmd, pattern in checks:
+            out = s.run(cmd)
+            if not re.search(pattern, out):
+                s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
+            print(f"ok: {cmd}")
+    except (TimeoutError, Ended) as e:
+        s.fail(str(e))
+    s.send(b"poweroff -f\n")
+    status = s.finish()
+    check_log(s.log)
+    if status != 0:
+        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    m = re.search(r"engine_switches=(\d+) kvm_s=([0-9.]+) kvm_exits=(\d+)", s.stderr_text())
+    if not m or int(m.group(1)) != 2 or float(m.group(2)) <= 0:
+        fail(f"--stats does not report 2 engine switches and time under KVM: {s.stderr_text()}", s.log)
+    print(f"ok: 2 switches, {m.group(2)} s and {m.group(3)} exits under KVM, shell answered afterwards")
+
+
+MODES = {"interactive": interactive, "determinism": determinism, "switch": switch, "early_switch": early_switch}
 
 if __name__ == "__main__":
     if len(sys.argv) != 5 or sys.argv[1] not in MODES:
