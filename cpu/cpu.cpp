@@ -177,6 +177,7 @@ void Cpu::reset() {
 void Cpu::state_changed() {
   m_epoch++;
   m_blocks->clear();
+  debug_regs_changed();
   tlb_flush(true);
   mode_changed();
 }
@@ -192,9 +193,8 @@ u64 Cpu::tsc() const { return (m_tsc_source ? m_tsc_source() : m_s.icount) + m_s
 
 void Cpu::set_rflags(u64 v) {
   if (RV_UNLIKELY(v & kFlagRF)) {
-    // RF lasts until the next instruction completes (SDM Vol.3A §18.3.1.1): the run loop
-    // executes that one alone (step_with_rf()).
-    m_rf_loaded = true;
+    // RF lasts until the next instruction starts (SDM Vol.3B §17.3.1.1): the run loop
+    // executes that one alone (step_one()).
     abort_block();
   }
   bool ac_changed = (m_s.rflags ^ v) & kFlagAC;
@@ -406,7 +406,8 @@ void Cpu::handle_fault(const GuestFault& f) {
   // Double-fault classes: SDM Vol.3A §6.15, Table 6-5.
   for (int attempt = 0;; attempt++) {
     try {
-      m_push_rf = is_fault_class(vec);
+      m_push_rf = is_fault_class(vec) || (vec == kDB && m_db_fault);
+      m_db_fault = false;
       deliver_event(vec, has_err, err, false);
       return;
     } catch (const GuestFault& g) {
@@ -458,13 +459,31 @@ bool Cpu::service_interrupts() {
   return false;
 }
 
-void Cpu::step_traced() {
-  bool tf = m_s.rflags & kFlagTF;
+// One instruction on its own, for everything the chained blocks do not model: --trace,
+// single-stepping (TF), RF and hardware breakpoints. An enabled instruction breakpoint at
+// RIP raises #DB before the instruction unless RF is set (the frame points at the
+// instruction and holds RF as it was, 0: the handler sets RF to go on). RF is then cleared at
+// the start of the instruction (SDM Vol.3B §17.3.1.1), so only a fault of this instruction
+// (which pushes RF=1) or an instruction that loads RF (IRET) leaves it set. Data and I/O
+// breakpoints the instruction hit, and TF, raise one trap-class #DB after it, with DR6's
+// B0-B3 saying which breakpoints and BS the single step (§17.2.3, §17.3.1).
+void Cpu::step_one() {
+  const bool tf = m_s.rflags & kFlagTF;
   m_insn_start = m_s.rip;
+  m_data_hits = 0;
   try {
+    if (m_debug_active && !(m_s.rflags & kFlagRF)) {
+      const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
+      if (const u8 hits = exec_breakpoints(la)) {
+        m_s.dr[6] = (m_s.dr[6] & ~0xFull) | hits;
+        fault_no_error(kDB);
+      }
+    }
+    m_s.rflags &= ~static_cast<u64>(kFlagRF);
     exec_one_uncached();
-    if (tf && !m_triple) {
-      m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
+    if ((tf || m_data_hits) && !m_triple) {
+      if (m_data_hits) m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
+      if (tf) m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
       m_insn_start = m_s.rip;
       deliver_event(kDB, false, 0, false);
     }
@@ -473,23 +492,69 @@ void Cpu::step_traced() {
   }
 }
 
-// One instruction with RFLAGS.RF set (after an IRET from a fault handler, or state from
-// another engine): RF is cleared once it completes, unless it set RF again itself. A fault
-// delivered instead clears RF in the flags the handler runs with (deliver_event).
-void Cpu::step_with_rf() {
-  const u64 before = m_s.icount;
-  m_rf_loaded = false;
-  if (m_trace || (m_s.rflags & kFlagTF)) {
-    step_traced();
-  } else {
-    m_insn_start = m_s.rip;
-    try {
-      exec_one_uncached();
-    } catch (const GuestFault& f) {
-      handle_fault(f);
+void Cpu::raise_debug_fault() {
+  m_db_fault = true;
+  fault_no_error(kDB);
+}
+
+namespace {
+// DR7 fields of breakpoint n: enabled (Ln or Gn), R/W (00 exec, 01 write, 10 I/O, 11 RW) and
+// the length in bytes (LEN 00 1, 01 2, 11 4, 10 8).
+bool bp_enabled(u64 dr7, unsigned n) { return (dr7 >> (2 * n)) & 3; }
+unsigned bp_rw(u64 dr7, unsigned n) { return (dr7 >> (16 + 4 * n)) & 3; }
+u64 bp_len(u64 dr7, unsigned n) {
+  static constexpr u64 kLen[4] = {1, 2, 8, 4};
+  return kLen[(dr7 >> (18 + 4 * n)) & 3];
+}
+bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
+}  // namespace
+
+void Cpu::debug_regs_changed() {
+  const u64 dr7 = m_s.dr[7];
+  m_debug_active = dr7 & 0xFF;
+  m_debug_io = false;
+  unsigned watch = 0;
+  for (unsigned n = 0; n < 4; n++) {
+    if (!bp_enabled(dr7, n)) continue;
+    const unsigned rw = bp_rw(dr7, n);
+    if (rw == 2) m_debug_io |= (m_s.cr4 & kCr4De) != 0;
+    if (rw == 1 || rw == 3) {
+      const u64 start = m_s.dr[n] & ~(bp_len(dr7, n) - 1);
+      if (!watched_page(start & kPageMask)) m_watch_pages[watch++] = start & kPageMask;
+      m_watch_count = watch;   // watched_page() sees the pages added so far
     }
   }
-  if (m_s.icount != before && !m_rf_loaded) m_s.rflags &= ~static_cast<u64>(kFlagRF);
+  m_watch_count = watch;
+  tlb_flush(true);   // refill without data tags on the watched pages
+  abort_block();
+}
+
+u8 Cpu::exec_breakpoints(u64 la) const {
+  const u64 dr7 = m_s.dr[7];
+  u8 hits = 0;
+  for (unsigned n = 0; n < 4; n++)
+    if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && m_s.dr[n] == la) hits |= 1u << n;
+  return hits;
+}
+
+void Cpu::note_data_breakpoints(u64 la, unsigned size, bool write) {
+  const u64 dr7 = m_s.dr[7];
+  for (unsigned n = 0; n < 4; n++) {
+    if (!bp_enabled(dr7, n)) continue;
+    const unsigned rw = bp_rw(dr7, n);
+    if (!(rw == 3 || (rw == 1 && write))) continue;
+    const u64 len = bp_len(dr7, n);
+    if (overlaps(la, size, m_s.dr[n] & ~(len - 1), len)) m_data_hits |= static_cast<u8>(1u << n);
+  }
+}
+
+void Cpu::note_io_breakpoints(u16 port, unsigned size) {
+  const u64 dr7 = m_s.dr[7];
+  for (unsigned n = 0; n < 4; n++) {
+    if (!bp_enabled(dr7, n) || bp_rw(dr7, n) != 2) continue;
+    const u64 len = bp_len(dr7, n);
+    if (overlaps(port, size, m_s.dr[n] & 0xFFFF & ~(len - 1), len)) m_data_hits |= static_cast<u8>(1u << n);
+  }
 }
 
 StopReason Cpu::run(u64 max_insns) {
@@ -506,12 +571,8 @@ StopReason Cpu::run(u64 max_insns) {
       return StopReason::Halted;
     }
     m_blocks->graveyard.clear();
-    if (RV_UNLIKELY(m_s.rflags & kFlagRF)) {
-      step_with_rf();
-      continue;
-    }
-    if (RV_UNLIKELY(m_trace || (m_s.rflags & kFlagTF))) {
-      step_traced();
+    if (RV_UNLIKELY(m_trace || (m_s.rflags & (kFlagTF | kFlagRF)) || m_debug_active)) {
+      step_one();
       continue;
     }
     try {

@@ -355,7 +355,13 @@ class Cpu {
   void software_interrupt(u8 vector, unsigned len_kind);   // INT n / INT3 / INTO / INT1
   void deliver_event(u8 vector, bool has_error, u32 error, bool software, bool external = false);
   bool io_allowed(u16 port, unsigned size);       // CPL/IOPL + TSS bitmap (SDM Vol.1 §19.5)
-  void check_io(u16 port, unsigned size) { if (!io_allowed(port, size)) fault(kGP, 0); }
+  void check_io(u16 port, unsigned size) {
+    if (!io_allowed(port, size)) fault(kGP, 0);
+    if (RV_UNLIKELY(m_debug_io)) note_io_breakpoints(port, size);
+  }
+  // --- hardware breakpoints (DR0-DR3, DR7; SDM Vol.3B §18.2-18.3) ---
+  void debug_regs_changed();      // after DR0-3/DR7/CR4.DE change: recompute what is watched
+  void raise_debug_fault();       // #DB for general detect: a fault, RF=1 in its frame
   void set_cr0(u64 v);
   void set_cr3(u64 v);
   void set_cr4(u64 v);
@@ -423,8 +429,15 @@ class Cpu {
   void on_code_write(u64 paddr_page);
   void handle_fault(const GuestFault& f);
   bool service_interrupts();
-  void step_traced();
-  void step_with_rf();
+  void step_one();             // one instruction alone: TF, RF, breakpoints, --trace
+  u8 exec_breakpoints(u64 la) const;
+  void note_data_breakpoints(u64 la, unsigned size, bool write);
+  void note_io_breakpoints(u16 port, unsigned size);
+  bool watched_page(u64 vpage) const {
+    for (unsigned i = 0; i < m_watch_count; i++)
+      if (m_watch_pages[i] == vpage) return true;
+    return false;
+  }
   u64 fetch_bytes(u64 la, u8* buf, unsigned n);
 
   CpuState m_s;
@@ -439,7 +452,12 @@ class Cpu {
   CpuFeatures m_features;    // the CPU model (cpu_features.h)
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
-  bool m_rf_loaded = false;   // the running instruction set RFLAGS.RF (IRET, task switch)
+  bool m_debug_active = false;   // a breakpoint is enabled in DR7: instructions run one by one
+  bool m_debug_io = false;       // an I/O breakpoint is enabled (CR4.DE)
+  bool m_db_fault = false;       // the #DB being raised is fault-class (push RF=1)
+  u8 m_data_hits = 0;            // data/I-O breakpoints hit by the running instruction (B0-B3)
+  unsigned m_watch_count = 0;    // pages of enabled data breakpoints: never given TLB data tags
+  u64 m_watch_pages[4] = {};
   bool m_block_abort = false;
   bool m_stop_requested = false;
   bool m_intr = false;

@@ -147,7 +147,9 @@ void Cpu::tlb_fill(u64 la, u64 pa, bool user_tlb, bool w, bool x, bool global, b
   e.paddr = pa & kPageMask;
   e.global = global;
   PageMapping pm = m_mem.map_page(e.paddr);
-  if (pm.host) {
+  // A page with a data breakpoint gets no data tags: its accesses take the slow path, which
+  // checks them (note_data_breakpoints()).
+  if (pm.host && !(m_watch_count && watched_page(vpage))) {
     e.addend = reinterpret_cast<u64>(pm.host) - vpage;
     e.tag_r = vpage;
     if (w && dirty && pm.writable) e.tag_w = vpage;
@@ -178,6 +180,7 @@ u64 Cpu::read_lin_access(u64 la, unsigned size, unsigned user, Access acc) {
     if (la & (size - 1) & 7) fault(kAC, 0);
     user = 1;
   }
+  if (RV_UNLIKELY(m_watch_count)) note_data_breakpoints(la, size, false);
   unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
   if (size > in_page) {
     u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;
@@ -199,6 +202,7 @@ void Cpu::write_lin_slow(u64 la, unsigned size, u64 v, unsigned user) {
     if (la & (size - 1) & 7) fault(kAC, 0);
     user = 1;
   }
+  if (RV_UNLIKELY(m_watch_count)) note_data_breakpoints(la, size, true);
   unsigned in_page = static_cast<unsigned>(kPageSize - (la & 0xFFF));
   if (size > in_page) {
     u64 la2 = long64() ? la + in_page : (la + in_page) & 0xFFFFFFFF;

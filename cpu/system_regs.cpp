@@ -92,6 +92,7 @@ void Cpu::set_cr4(u64 v) {
   }
   m_s.cr4 = v;
   if ((old ^ v) & (kCr4Pge | kCr4Pae | kCr4Pse | kCr4Pcide | kCr4Smep | kCr4Smap)) tlb_flush(true);
+  if ((old ^ v) & kCr4De) debug_regs_changed();   // I/O breakpoints exist only with DE
   mode_changed();
 }
 

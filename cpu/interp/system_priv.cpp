@@ -55,6 +55,8 @@ void exec_MOV_Cd_Rd(Cpu& c, const DecodedInsn& d) {
 }
 
 // DR4/DR5 alias DR6/DR7 unless CR4.DE (SDM Vol.3B §17.2.2).
+// DR7.GD (general detect): any MOV DR raises a fault-class #DB first, with DR6.BD, and GD
+// cleared so the handler can use the debug registers (SDM Vol.3B §17.2.4).
 unsigned debug_reg(Cpu& c, const DecodedInsn& d) {
   unsigned r = d.reg;
   if (r > 7) c.fault_no_error(kUD);
@@ -63,6 +65,11 @@ unsigned debug_reg(Cpu& c, const DecodedInsn& d) {
     r += 2;
   }
   require_cpl0(c);
+  if (c.state().dr[7] & 0x2000) {
+    c.state().dr[7] &= ~0x2000ull;
+    c.state().dr[6] |= 0x2000;
+    c.raise_debug_fault();
+  }
   return r;
 }
 
@@ -76,11 +83,9 @@ void exec_MOV_Dd_Rd(Cpu& c, const DecodedInsn& d) {
   u64 v = c.read_reg(d.rm, c.long64() ? 8 : 4, false);
   if ((r == 6 || r == 7) && (v >> 32)) c.fault(kGP, 0);
   if (r == 6) v = (v & 0xE00F) | 0xFFFF0FF0;
-  if (r == 7) {
-    v = (v & ~0xD800ull) | 0x400;
-    if (v & 0xFF) RV_UNIMPLEMENTED("hardware breakpoints (DR7=%llx): they never trigger", (unsigned long long)v);
-  }
+  if (r == 7) v = (v & ~0xD800ull) | 0x400;
   c.state().dr[r] = v;
+  if (r != 6) c.debug_regs_changed();
   c.end_block();
 }
 
