@@ -1,6 +1,11 @@
 // Hardware task switches (SDM Vol.3A §7.3): JMP/CALL to a TSS or task gate, IRET with NT=1,
-// and interrupts/exceptions through a task gate. 32-bit TSSs only (16-bit TSSs log
-// RV_UNIMPLEMENTED and raise #UD); never in IA-32e mode (the callers raise #GP there).
+// and interrupts/exceptions through a task gate, with 32-bit and 16-bit (80286) TSSs in any
+// mix; never in IA-32e mode (the callers raise #GP there).
+//
+// A 16-bit TSS (SDM Vol.3A §7.6, Figure 7-11) holds no CR3, FS, GS or upper register halves:
+// switching to one keeps CR3, loads FS and GS null, and sets bits 31:16 of the general
+// registers to ones, as Intel processors do (and Bochs and QEMU model); EIP and EFLAGS get
+// the 16-bit IP and FLAGS zero-extended.
 //
 // Deviation, on purpose: every descriptor of the new task (LDT, CS, SS, data segments) is
 // validated *before* the switch is committed, so a bad TSS faults in the old task's context
@@ -13,8 +18,21 @@
 namespace rv {
 namespace {
 
-// Offsets in a 32-bit TSS (SDM Vol.3A Figure 7-2).
-constexpr u32 kBacklink = 0x00, kCr3 = 0x1C, kEip = 0x20, kEflags = 0x24, kEax = 0x28, kEs = 0x48, kLdt = 0x60;
+// Where a TSS keeps each field (SDM Vol.3A Figure 7-2 for 32-bit, Figure 7-11 for 16-bit).
+struct TssLayout {
+  bool is32;
+  u32 eip, eflags, eax, es, ldt;   // EAX..EDI and ES.. (CS SS DS [FS GS]) follow at `width` steps
+  unsigned width;                  // bytes per register slot (4, or 2 for 16-bit)
+  unsigned sel_stride;             // bytes per selector slot
+  unsigned nsegs;                  // selectors held: 6, or 4 (ES CS SS DS)
+  u32 min_limit;
+};
+constexpr u32 kBacklink = 0x00, kCr3 = 0x1C;
+constexpr TssLayout kTss32{true, 0x20, 0x24, 0x28, 0x48, 0x60, 4, 4, 6, 0x67};
+constexpr TssLayout kTss16{false, 0x0E, 0x10, 0x12, 0x22, 0x2A, 2, 2, 4, 0x2B};
+const TssLayout& layout_of(u8 type) {
+  return type == desc::kTss16Avail || type == desc::kTss16Busy ? kTss16 : kTss32;
+}
 
 struct NewTask {
   u32 cr3, eip, eflags;
@@ -80,29 +98,24 @@ void set_busy(Cpu& cpu, u16 sel, bool busy) {
 void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 error, u32 ext) {
   CpuState& s = cpu.state();
   const u16 err = (sel & 0xFFFC) | ext;
-  const u8 type = desc::type(d);
-  if (type == desc::kTss16Avail || type == desc::kTss16Busy) {
-    RV_UNIMPLEMENTED("task switch to a 16-bit TSS (%04x)", sel);
-    cpu.fault_no_error(kUD);
-  }
+  const TssLayout& nl = layout_of(desc::type(d));
   if (!desc::present(d)) cpu.fault(kNP, err);
-  if (desc::limit(d) < 0x67) cpu.fault(kTS, err);
+  if (desc::limit(d) < nl.min_limit) cpu.fault(kTS, err);
   const Segment& cur = s.tr;
-  if (!cur.present() || cur.limit < 0x67) cpu.fault(kTS, (cur.sel & 0xFFFC) | ext);
-  if (cur.type() == desc::kTss16Busy || cur.type() == desc::kTss16Avail) {
-    RV_UNIMPLEMENTED("task switch from a 16-bit TSS (%04x)", cur.sel);
-    cpu.fault_no_error(kUD);
-  }
+  const TssLayout& ol = layout_of(cur.type());
+  if (!cur.present() || cur.limit < ol.min_limit) cpu.fault(kTS, (cur.sel & 0xFFFC) | ext);
 
   // Read and validate the new task (all before the commit point; see the file comment).
   NewTask t{};
   const u64 nb = desc::base(d);
-  t.cr3 = static_cast<u32>(cpu.read_sys(nb + kCr3, 4));
-  t.eip = static_cast<u32>(cpu.read_sys(nb + kEip, 4));
-  t.eflags = static_cast<u32>(cpu.read_sys(nb + kEflags, 4));
-  for (unsigned i = 0; i < 8; i++) t.gpr[i] = static_cast<u32>(cpu.read_sys(nb + kEax + 4 * i, 4));
-  for (unsigned i = 0; i < 6; i++) t.sel[i] = static_cast<u16>(cpu.read_sys(nb + kEs + 4 * i, 2));
-  t.ldt_sel = static_cast<u16>(cpu.read_sys(nb + kLdt, 2));
+  const u32 hi = nl.is32 ? 0 : 0xFFFF0000u;   // 16-bit TSS: register bits 31:16 become ones
+  t.cr3 = nl.is32 ? static_cast<u32>(cpu.read_sys(nb + kCr3, 4)) : static_cast<u32>(s.cr3);
+  t.eip = static_cast<u32>(cpu.read_sys(nb + nl.eip, nl.width));
+  t.eflags = static_cast<u32>(cpu.read_sys(nb + nl.eflags, nl.width));
+  for (unsigned i = 0; i < 8; i++) t.gpr[i] = static_cast<u32>(cpu.read_sys(nb + nl.eax + nl.width * i, nl.width)) | hi;
+  for (unsigned i = 0; i < 6; i++)
+    t.sel[i] = i < nl.nsegs ? static_cast<u16>(cpu.read_sys(nb + nl.es + nl.sel_stride * i, 2)) : 0;
+  t.ldt_sel = static_cast<u16>(cpu.read_sys(nb + nl.ldt, 2));
   t.ldt = desc::null_segment(t.ldt_sel);
   if (t.ldt_sel & 0xFFFC) {
     u64 ld;
@@ -123,10 +136,10 @@ void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 e
   const u16 old_tr = cur.sel;
   u64 old_flags = cpu.rflags();
   if (src == TaskSource::Iret) old_flags &= ~kFlagNT;
-  cpu.write_sys(ob + kEip, 4, s.rip & 0xFFFFFFFF);
-  cpu.write_sys(ob + kEflags, 4, old_flags & 0xFFFFFFFF);
-  for (unsigned i = 0; i < 8; i++) cpu.write_sys(ob + kEax + 4 * i, 4, s.gpr[i] & 0xFFFFFFFF);
-  for (unsigned i = 0; i < 6; i++) cpu.write_sys(ob + kEs + 4 * i, 2, s.seg[i].sel);
+  cpu.write_sys(ob + ol.eip, ol.width, s.rip & 0xFFFFFFFF);
+  cpu.write_sys(ob + ol.eflags, ol.width, old_flags & 0xFFFFFFFF);
+  for (unsigned i = 0; i < 8; i++) cpu.write_sys(ob + ol.eax + ol.width * i, ol.width, s.gpr[i] & 0xFFFFFFFF);
+  for (unsigned i = 0; i < ol.nsegs; i++) cpu.write_sys(ob + ol.es + ol.sel_stride * i, 2, s.seg[i].sel);
   if (src == TaskSource::Jmp || src == TaskSource::Iret) set_busy(cpu, old_tr, false);
   if (src == TaskSource::Call || src == TaskSource::Int) {
     cpu.write_sys(nb + kBacklink, 2, old_tr);
@@ -143,7 +156,7 @@ void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 e
   s.tr = desc::to_segment(sel, d | (2ull << 40));
   s.cr0 |= kCr0Ts;
   s.ldtr = t.ldt;
-  if (s.cr0 & kCr0Pg) {
+  if ((s.cr0 & kCr0Pg) && nl.is32) {
     s.cr3 = t.cr3;
     cpu.tlb_flush(false);
   }
@@ -158,7 +171,7 @@ void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 e
   cpu.mode_changed();
   cpu.end_block();
   // Exceptions with an error code push it on the new task's stack (SDM Vol.3A §7.3 step 14).
-  if (has_error) cpu.push(error, 4);
+  if (has_error) cpu.push(error, nl.is32 ? 4 : 2);
 }
 
 }  // namespace rv

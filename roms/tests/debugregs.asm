@@ -12,6 +12,9 @@
 ;   io    I/O breakpoint (CR4.DE, R/W=10) on port 0x80: OUT 0x80 hits, OUT 0x84 does not
 ;   gd    general detect (DR7.GD): MOV from DR0 faults with DR6.BD; GD is clear in the handler
 ;   tf    a single step and a data breakpoint on the same instruction: one #DB, BS and B1
+; Bochs 2.7 gives the same output but pushes RF=0 for the GD fault (the SDM: RF=1 for every
+; fault-class exception except instruction breakpoints). QEMU 7.2 ignores DR7.GD and raises
+; two #DBs for the last case, where the SDM reports both conditions in one (B1 and BS).
 ; Exit status: 1.
 
         bits 16
