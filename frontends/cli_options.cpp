@@ -35,9 +35,10 @@ po::options_description describe() {
        "a Multiboot kernel (the board writes ACPI tables; --bios is then not allowed)")
       ("initrd", po::value<std::string>()->value_name("FILE"), "initial RAM disk for --kernel")
       ("append", po::value<std::string>()->value_name("CMDLINE"), "kernel command line for --kernel")
-      ("serial", po::value<std::string>()->value_name("stdio|file:PATH|none"),
-       "COM1: stdio (output to stdout, input from stdin; a terminal is put in raw mode and "
-       "Ctrl-A X quits), file:PATH (output only) or none (the default)")
+      ("serial", po::value<std::vector<std::string>>()->value_name("stdio|file:PATH|none"),
+       "COM1, and repeated COM2, COM3, COM4 in order (as QEMU's -serial): stdio (COM1 only: "
+       "output to stdout, input from stdin; a terminal is put in raw mode, Ctrl-A X quits, "
+       "Ctrl-A C opens the monitor), file:PATH (output only) or none (the default)")
       ("memory,m", po::value<std::string>()->value_name("SIZE"),
        "guest RAM: 512M, 2G, 1.5G...; a bare number is MiB (default 128M; 1M..64G)")
       ("debugcon", po::value<std::string>()->value_name("stdio|file:PATH|none"),
@@ -141,10 +142,18 @@ CliParse parse_command_line(int argc, const char* const* argv) {
   }
   if (vm.count("append")) o.append = vm["append"].as<std::string>();
   if (vm.count("serial")) {
-    o.serial = vm["serial"].as<std::string>();
-    if (o.serial != "stdio" && o.serial != "none" && o.serial.rfind("file:", 0) != 0)
-      return usage_error("--serial: expected stdio, file:PATH or none, not '" + o.serial + "'");
-    if (o.serial == "file:") return usage_error("--serial: file: needs a path");
+    const auto& ports = vm["serial"].as<std::vector<std::string>>();
+    if (ports.size() > 4) return usage_error("--serial: at most 4 (COM1-COM4), not " + std::to_string(ports.size()));
+    for (size_t i = 0; i < ports.size(); i++) {
+      const std::string& v = ports[i];
+      if (v != "stdio" && v != "none" && v.rfind("file:", 0) != 0)
+        return usage_error("--serial: expected stdio, file:PATH or none, not '" + v + "'");
+      if (v == "file:") return usage_error("--serial: file: needs a path");
+      if (v == "stdio" && i > 0)
+        return usage_error("--serial: stdio is for COM1 (the first --serial) only, not COM" + std::to_string(i + 1));
+      if (i == 0) o.serial = v;
+      else o.serial_extra[i - 1] = v;
+    }
   }
   if (vm.count("memory")) {
     try {

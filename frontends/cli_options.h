@@ -1,6 +1,7 @@
 // The `retrovisor` command line: parsing (Boost.Program_options) into CliOptions, --help
 // and --version text. Only frontends/ knows Boost.Program_options (DESIGN.md, layers).
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,7 @@ struct CliOptions {
   u64 ram_bytes = kDefaultRam;
   std::string debugcon = "none";   // "stdio", "none" or "file:PATH"
   std::string serial = "none";     // COM1: "stdio", "none" or "file:PATH"
+  std::array<std::string, 3> serial_extra{"none", "none", "none"};   // COM2-COM4: "none" or "file:PATH"
   std::string kernel_path;         // direct boot (machine/boot/); empty: none
   std::string initrd_path;
   std::string append;

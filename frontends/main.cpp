@@ -83,6 +83,11 @@ int run(const rv::CliOptions& o) {
     serial = std::make_unique<rv::FileSink>(o.serial.substr(5));
   }
   cfg.serial = serial.get();
+  std::unique_ptr<rv::CharSink> serial_extra[3];
+  for (int i = 0; i < 3; i++) {
+    if (o.serial_extra[i].rfind("file:", 0) == 0) serial_extra[i] = std::make_unique<rv::FileSink>(o.serial_extra[i].substr(5));
+    cfg.serial_extra[i] = serial_extra[i].get();
+  }
   std::unique_ptr<rv::TerminalInput> input;
   if (o.serial == "stdio") {
     input = std::make_unique<rv::TerminalInput>();

@@ -142,7 +142,8 @@ struct BoardDevices {
   Port61 port61;
   RtcCmos rtc;
   Uart16550 com1;
-  NullSink no_backend;          // COM2-COM4 have no host side yet: output is dropped, no input
+  NullSink no_backend;          // COM2-COM4 without --serial: output is dropped; never input
+  CharSink& sink_or(CharSink* s) { return s ? *s : no_backend; }
   Uart16550 com2, com3, com4;
   I8042 kbc;
   Ioapic ioapic;

@@ -74,6 +74,12 @@ void Pc::map_memory() {
   if (size <= kLowBiosMax) m_mem.map_rom(kHighRamStart - size, m_cfg.bios, "bios-low");
 }
 
+void Pc::flush_serial() {
+  if (m_cfg.serial) m_cfg.serial->flush();
+  for (CharSink* s : m_cfg.serial_extra)
+    if (s) s->flush();
+}
+
 bool Pc::poll_serial_input() {
   if (!m_cfg.serial_input) return true;
   Uart16550& com1 = m_dev->com1;
@@ -121,7 +127,7 @@ RunResult Pc::run() {
     res.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     res.cpu_seconds = cpu_time_now() - cpu0;
     if (m_cfg.debugcon) m_cfg.debugcon->flush();
-    if (m_cfg.serial) m_cfg.serial->flush();
+    flush_serial();
     return res;
   };
 
@@ -136,7 +142,7 @@ RunResult Pc::run() {
       const Nanos h0 = host_clock();
       why = run_kvm_slice(res, host_elapsed);
       res.kvm_seconds += static_cast<double>(host_clock() - h0) / 1e9;
-      if (m_cfg.serial) m_cfg.serial->flush();
+      flush_serial();
       if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
     } else {
     u64 slice = std::min(kSliceInsns, insns_to_next_switch());
@@ -159,7 +165,7 @@ RunResult Pc::run() {
     m_sched.run_until(now());
     // Console output without a newline (a shell prompt) must reach the host now, not when
     // the sink's buffer fills: flush once per slice (nothing to do when nothing was written).
-    if (m_cfg.serial) m_cfg.serial->flush();
+    flush_serial();
     }
 
     switch (why) {

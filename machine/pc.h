@@ -137,6 +137,7 @@ class Pc {
   Nanos host_clock() const;
   void host_sleep(Nanos ns);
   bool poll_serial_input();     // false: the host asked to quit
+  void flush_serial();          // COM1-COM4's host sinks (once per slice: prompts show at once)
   void wire();                  // pc_wiring.cpp
   void reset_devices();         // pc_wiring.cpp
   void direct_boot();           // pc_wiring.cpp: ACPI tables, kernel, entry state

@@ -2,6 +2,7 @@
 // input (a BIOS file name, a memory size) into it. Errors here are host/configuration
 // errors (STYLE.md guideline 12, kind 3): ConfigError with a message for the user.
 #pragma once
+#include <array>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -66,6 +67,7 @@ struct PcConfig {
   u64 max_insns = 0;                             // 0: no limit
   CpuFeatures cpu;                               // CPU model (--cpu): CPUID and available ISA
   CharSink* serial = nullptr;                    // COM1's output; null: discarded
+  std::array<CharSink*, 3> serial_extra{};       // COM2-COM4's output; null: discarded
   // COM1's input: polled between CPU slices while the receive FIFO has room; returns a
   // byte, kNoInput, or kInputQuit to end the run (Ctrl-A X on the terminal).
   std::function<int()> serial_input;

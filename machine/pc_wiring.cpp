@@ -36,9 +36,9 @@ BoardDevices::BoardDevices(Pc& pc, CharSink& serial_out)
       port61(pit, pc.scheduler()),
       rtc(pc.scheduler(), IrqLine(&isa, 8), pc.config().rtc_base_unix),
       com1(pc.scheduler(), IrqLine(&isa, kCom1Irq), serial_out, "com1"),
-      com2(pc.scheduler(), IrqLine(&isa, kCom2Irq), no_backend, "com2"),
-      com3(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom3Input), no_backend, "com3"),   // IRQ4, shared
-      com4(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom4Input), no_backend, "com4"),   // IRQ3, shared
+      com2(pc.scheduler(), IrqLine(&isa, kCom2Irq), sink_or(pc.config().serial_extra[0]), "com2"),
+      com3(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom3Input), sink_or(pc.config().serial_extra[1]), "com3"),   // IRQ4, shared
+      com4(pc.scheduler(), IrqLine(&isa, IsaIrqs::kCom4Input), sink_or(pc.config().serial_extra[2]), "com4"),   // IRQ3, shared
       kbc(IrqLine(&isa, kKbdIrq), IrqLine(&isa, kMouseIrq),
           [&pc, this](bool on) { kbc_a20 = on; pc.set_a20_gate(); },
           [&pc] { pc.request_reset(); }),

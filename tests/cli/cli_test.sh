@@ -314,6 +314,50 @@ kernel_small_ram) hello_kernel; usage_error "hello.bin" --kernel "$T/hello.bin" 
 kernel_and_bios)  hello_kernel; hi_rom; usage_error "--kernel" --kernel "$T/hello.bin" --bios "$T/hi.bin" ;;
 initrd_no_kernel) hi_rom; usage_error "--kernel" --bios "$T/hi.bin" --initrd "$T/hi.bin" ;;
 bad_serial)       hello_kernel; usage_error "--serial" --kernel "$T/hello.bin" --serial tty ;;
+serial_ports)
+    # One line on each of COM1-COM4 (0x3F8, 0x2F8, 0x3E8, 0x2E8); each --serial names the next
+    # port's host side; COM3 has none, so its line goes nowhere.
+    mb_kernel ports <<'ASM'
+        mov esp, 0x90000        ; Multiboot leaves ESP undefined
+        mov dx, 0x3F8
+        mov esi, m1
+        call puts
+        mov dx, 0x2F8
+        mov esi, m2
+        call puts
+        mov dx, 0x3E8
+        mov esi, m3
+        call puts
+        mov dx, 0x2E8
+        mov esi, m4
+        call puts
+        mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        cli
+        hlt
+puts:   lodsb
+        test al, al
+        jz .d
+        out dx, al
+        jmp puts
+.d:     ret
+m1:     db "on com1", 10, 0
+m2:     db "on com2", 10, 0
+m3:     db "on com3", 10, 0
+m4:     db "on com4", 10, 0
+ASM
+    run --kernel "$T/ports.bin" --serial "file:$T/c1" --serial "file:$T/c2" --serial none --serial "file:$T/c4"
+    expect_status 0
+    [ "$(cat "$T/c1")" = "on com1" ] || fail "COM1 file: '$(cat "$T/c1")'"
+    [ "$(cat "$T/c2")" = "on com2" ] || fail "COM2 file: '$(cat "$T/c2")'"
+    [ "$(cat "$T/c4")" = "on com4" ] || fail "COM4 file: '$(cat "$T/c4")'"
+    run --kernel "$T/ports.bin" --serial stdio --serial "file:$T/d2"
+    expect_status 0
+    expect_stdout "on com1"
+    [ "$(cat "$T/d2")" = "on com2" ] || fail "COM2 file with COM1 on stdio: '$(cat "$T/d2")'"
+    usage_error "at most 4" --kernel "$T/ports.bin" --serial none --serial none --serial none --serial none --serial none
+    usage_error "stdio is for COM1" --kernel "$T/ports.bin" --serial none --serial stdio ;;
 bad_smp)          hello_kernel; usage_error "--smp" --kernel "$T/hello.bin" --smp 2 ;;
 bad_clock)        hello_kernel; usage_error "--clock" --kernel "$T/hello.bin" --clock wall ;;
 *)
