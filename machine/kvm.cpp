@@ -225,24 +225,31 @@ bool KvmVcpu::setup(PhysMemory& mem, std::string& why, const std::string& device
   u32 slot = 0;
   for (const Region& r : mem.regions()) {
     if (r.kind == RegionKind::Mmio) continue;
-    if (r.base % kPage || r.size % kPage) {
-      why = "region '" + r.name + "' is not page-aligned; KVM maps whole pages";
+    // A ROM image need not fill whole pages: its slot is widened to page bounds and the
+    // bytes around the image read as all ones, as unmapped addresses do in the interpreter.
+    const u64 slot_base = r.base & ~(kPage - 1);
+    const u64 slot_end = (r.base + r.size + kPage - 1) & ~(kPage - 1);
+    const bool padded = slot_base != r.base || slot_end != r.base + r.size;
+    if (padded && (r.kind != RegionKind::Rom || (slot_base != r.base && mem.find(slot_base)) ||
+                   (slot_end != r.base + r.size && mem.find(slot_end - 1)))) {
+      why = "region '" + r.name + "' does not fill whole pages; KVM maps whole pages";
       return false;
     }
     kvm_userspace_memory_region m{};
     m.slot = slot++;
-    m.guest_phys_addr = r.base;
-    m.memory_size = r.size;
+    m.guest_phys_addr = slot_base;
+    m.memory_size = slot_end - slot_base;
     if (r.kind == RegionKind::Ram) {
       m.userspace_addr = reinterpret_cast<u64>(r.host);
     } else {
-      void* p = mmap(nullptr, r.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* p = mmap(nullptr, m.memory_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) {
         why = "cannot allocate a copy of ROM '" + r.name + "': " + errno_text();
         return false;
       }
-      m_roms.push_back({static_cast<u8*>(p), r.size, &r});
-      std::memcpy(p, r.host, r.size);
+      m_roms.push_back({static_cast<u8*>(p), m.memory_size, r.base - slot_base, &r});
+      std::memset(p, 0xFF, m.memory_size);
+      std::memcpy(static_cast<u8*>(p) + (r.base - slot_base), r.host, r.size);
       m.userspace_addr = reinterpret_cast<u64>(p);
       m.flags = KVM_MEM_READONLY;
     }
@@ -537,7 +544,7 @@ void KvmVcpu::set_cpuid(const Cpu& cpu) {
 }
 
 void KvmVcpu::refresh_rom() {
-  for (const Rom& r : m_roms) std::memcpy(r.host, r.region->host, r.region->size);
+  for (const Rom& r : m_roms) std::memcpy(r.host + r.offset, r.region->host, r.region->size);
 }
 
 // Re-enters with immediate_exit set: KVM completes the instruction of the last I/O or MMIO

@@ -113,6 +113,7 @@ class KvmVcpu {
   struct Rom {
     u8* host = nullptr;    // page-aligned copy given to KVM
     u64 size = 0;          // rounded to pages
+    u64 offset = 0;        // where the image starts in it
     const Region* region = nullptr;
   };
   std::vector<Rom> m_roms;

@@ -64,4 +64,16 @@ check sw3 "switch after the first instruction, and at an odd count" 2
 run tsc --bios "$roms/kvmtsc.bin" --switch-engine-at 1000000:kvm --switch-engine-after 0.8:interp \
         --switch-engine-at 5000000:kvm --switch-engine-after 1.6:interp
 check tsc "TSC across four switches" 2 "$(cat "$expected/kvmtsc.expected")"
+# A 2 KiB ROM (not whole pages): KVM maps it in page-sized slots padded with all-ones bytes;
+# it prints K and exits through port 0xF4 under both engines.
+{ printf '\xb0K\xe6\xe9\xb0\x00\xe6\xf4\xf4'; head -c $((0x7f0 - 9)) /dev/zero | tr '\0' '\364'
+  printf '\xea\x00\xf8\x00\xf0'; head -c 11 /dev/zero | tr '\0' '\364'; } >"$work/small.bin"
+for accel in interp kvm; do
+  out=$(timeout 60 "$rv" --bios "$work/small.bin" --debugcon stdio --accel $accel 2>"$work/small.err"); st=$?
+  if [ "$out" = K ] && [ $st = 1 ]; then
+    echo "PASS 2 KiB ROM under $accel"
+  else
+    echo "FAIL 2 KiB ROM under $accel: status $st, output '$out'"; sed 's/^/  ! /' "$work/small.err"; fail=1
+  fi
+done
 exit $fail
