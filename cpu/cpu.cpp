@@ -471,8 +471,18 @@ void Cpu::step_one() {
   const bool tf = m_s.rflags & kFlagTF;
   m_insn_start = m_s.rip;
   m_data_hits = 0;
+  if (!m_gdb_breaks.empty()) {
+    const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
+    const bool skip = m_gdb_skip_at == m_s.rip;
+    m_gdb_skip_at = ~0ull;
+    if (!skip && std::find(m_gdb_breaks.begin(), m_gdb_breaks.end(), la) != m_gdb_breaks.end()) {
+      m_gdb_hit = true;
+      request_stop();
+      return;
+    }
+  }
   try {
-    if (m_debug_active && !(m_s.rflags & kFlagRF)) {
+    if (m_debug_active && !(m_s.rflags & kFlagRF) && (m_s.dr[7] & 0xFF)) {
       const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
       if (const u8 hits = exec_breakpoints(la)) {
         m_s.dr[6] = (m_s.dr[6] & ~0xFull) | hits;
@@ -509,9 +519,14 @@ u64 bp_len(u64 dr7, unsigned n) {
 bool overlaps(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 }  // namespace
 
+void Cpu::set_debugger_breakpoints(std::vector<u64> linear) {
+  m_gdb_breaks = std::move(linear);
+  debug_regs_changed();
+}
+
 void Cpu::debug_regs_changed() {
   const u64 dr7 = m_s.dr[7];
-  m_debug_active = dr7 & 0xFF;
+  m_debug_active = (dr7 & 0xFF) || !m_gdb_breaks.empty();
   m_debug_io = false;
   unsigned watch = 0;
   for (unsigned n = 0; n < 4; n++) {

@@ -361,6 +361,14 @@ class Cpu {
   }
   // --- hardware breakpoints (DR0-DR3, DR7; SDM Vol.3B §18.2-18.3) ---
   void debug_regs_changed();      // after DR0-3/DR7/CR4.DE change: recompute what is watched
+  // --- an outside debugger (frontends/gdb_stub.h) ---
+  // Linear addresses where execution stops before the instruction (run() returns Requested
+  // with debugger_hit()); the breakpoint at the current RIP is passed over once after a stop.
+  void set_debugger_breakpoints(std::vector<u64> linear);
+  bool debugger_hit() const { return m_gdb_hit; }
+  void clear_debugger_hit() { m_gdb_hit = false; m_gdb_skip_at = m_s.rip; }
+  // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).
+  bool debug_translate(u64 la, u64& pa) const;
   void raise_debug_fault();       // #DB for general detect: a fault, RF=1 in its frame
   void set_cr0(u64 v);
   void set_cr3(u64 v);
@@ -454,6 +462,9 @@ class Cpu {
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
   bool m_debug_active = false;   // a breakpoint is enabled in DR7: instructions run one by one
   bool m_debug_io = false;       // an I/O breakpoint is enabled (CR4.DE)
+  std::vector<u64> m_gdb_breaks;  // debugger breakpoints (linear)
+  bool m_gdb_hit = false;
+  u64 m_gdb_skip_at = ~0ull;      // RIP whose debugger breakpoint the next step passes over
   bool m_db_fault = false;       // the #DB being raised is fault-class (push RF=1)
   u8 m_data_hits = 0;            // data/I-O breakpoints hit by the running instruction (B0-B3)
   unsigned m_watch_count = 0;    // pages of enabled data breakpoints: never given TLB data tags

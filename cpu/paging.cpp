@@ -216,4 +216,44 @@ void Cpu::write_lin_slow(u64 la, unsigned size, u64 v, unsigned user) {
   m_mem.write(pa, v, size);
 }
 
+bool Cpu::debug_translate(u64 la, u64& pa) const {
+  if (!(m_s.cr0 & kCr0Pg)) {
+    pa = (long64() ? la : la & 0xFFFFFFFF) & m_a20_mask;
+    return true;
+  }
+  auto entry = [&](u64 epa, bool wide) { return const_cast<PhysMemory&>(m_mem).read(epa, wide ? 8 : 4); };
+  if (!(m_s.cr4 & kCr4Pae)) {
+    const u64 pde = entry((m_s.cr3 & 0xFFFFF000) | ((la >> 20) & 0xFFC), false);
+    if (!(pde & kP)) return false;
+    if ((pde & kPS) && (m_s.cr4 & kCr4Pse)) {
+      pa = (pde & 0xFFC00000) | ((pde & 0x1FE000) << 19) | (la & 0x3FFFFF);
+    } else {
+      const u64 pte = entry((pde & 0xFFFFF000) | ((la >> 10) & 0xFFC), false);
+      if (!(pte & kP)) return false;
+      pa = (pte & 0xFFFFF000) | (la & 0xFFF);
+    }
+    pa &= m_a20_mask;
+    return true;
+  }
+  const bool lm = m_s.efer & kEferLma;
+  u64 table = lm ? (m_s.cr3 & kAddrMask) : (m_s.cr3 & 0xFFFFFFE0);
+  for (int level = lm ? 4 : 3; level >= 1; level--) {
+    const unsigned shift = 12 + 9 * (level - 1);
+    const u64 idx = (level == 3 && !lm) ? ((la >> 30) & 3) : ((la >> shift) & 0x1FF);
+    const u64 e = entry(table + idx * 8, true);
+    if (!(e & kP)) return false;
+    if ((level == 2 || (level == 3 && lm)) && (e & kPS)) {
+      const u64 psz = 1ull << shift;
+      pa = ((e & kAddrMask & ~(psz - 1)) | (la & (psz - 1))) & m_a20_mask;
+      return true;
+    }
+    if (level == 1) {
+      pa = ((e & kAddrMask) | (la & 0xFFF)) & m_a20_mask;
+      return true;
+    }
+    table = e & kAddrMask;
+  }
+  return false;
+}
+
 }  // namespace rv

@@ -72,6 +72,9 @@ po::options_description describe() {
        "number of CPUs: 1 (the only value for now; the board has one local APIC)")
       ("no-reboot", "end the run (status 0) when the guest resets the machine (port 0x92, 0xCF9, "
        "i8042 pulse, ACPI reset register) instead of restarting it")
+      ("gdb", po::value<std::string>()->value_name("PORT"),
+       "wait for gdb on localhost:PORT before the first instruction (gdb: target remote :PORT); "
+       "needs --accel interp")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -232,6 +235,14 @@ CliParse parse_command_line(int argc, const char* const* argv) {
   }
   if (vm.count("smp") && vm["smp"].as<std::string>() != "1")
     return usage_error("--smp: only 1 CPU is emulated, not '" + vm["smp"].as<std::string>() + "'");
+  if (vm.count("gdb")) {
+    u64 port = 0;
+    if (!parse_u64(vm["gdb"].as<std::string>(), port) || port == 0 || port > 65535)
+      return usage_error("--gdb: expected a TCP port 1-65535, not '" + vm["gdb"].as<std::string>() + "'");
+    if (o.accel != Accel::Interp || o.kvm_ready || !o.engine_switches.empty())
+      return usage_error("--gdb needs the interpreter alone (--accel interp, no engine switches)");
+    o.gdb_port = static_cast<int>(port);
+  }
   o.stats = vm.count("stats") > 0;
   o.no_reboot = vm.count("no-reboot") > 0;
   return {o, "", 0};

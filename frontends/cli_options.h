@@ -27,6 +27,7 @@ struct CliOptions {
   CpuFeatures cpu;                 // --cpu MODEL
   Accel accel = Accel::Interp;     // --accel
   bool kvm_ready = false;          // --accel interp,kvm
+  int gdb_port = 0;                // --gdb PORT; 0: no debugger
   std::string kvm_device = "/dev/kvm";   // --kvm-device
   std::vector<EngineSwitch> engine_switches;   // --switch-engine-at/-after, in command-line order
 };

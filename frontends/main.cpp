@@ -10,6 +10,7 @@
 
 #include "devices/char_sink.h"
 #include "frontends/cli_options.h"
+#include "frontends/gdb_stub.h"
 #include "frontends/monitor.h"
 #include "frontends/terminal_input.h"
 #include "machine/pc.h"
@@ -108,7 +109,13 @@ int run(const rv::CliOptions& o) {
   rv::Monitor monitor(pc);
   if (input) input->attach_monitor(&monitor);
   if (tracer) pc.set_trace(tracer.get());
-  rv::RunResult r = pc.run();
+  rv::RunResult r;
+  if (o.gdb_port) {
+    rv::GdbStub gdb(pc, o.gdb_port);
+    r = gdb.serve();
+  } else {
+    r = pc.run();
+  }
   if (tracer) tracer->flush();
   std::fflush(stdout);
   if (!r.message.empty()) std::fprintf(stderr, "retrovisor: %s\n", r.message.c_str());

@@ -134,6 +134,7 @@ RunResult Pc::run() {
   const Nanos host0 = host_clock();
   for (;;) {
     if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
+    if (m_cfg.debugger_poll && m_cfg.debugger_poll()) return finish(StopKind::DebuggerInterrupt, 0, "");
     const Nanos host_elapsed = host_clock() - host0;
     while (std::optional<Engine> to = due_switch(host_elapsed)) switch_engine(*to, res);
     if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
@@ -146,6 +147,7 @@ RunResult Pc::run() {
       if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
     } else {
     u64 slice = std::min(kSliceInsns, insns_to_next_switch());
+    if (m_step_pending) slice = 1;
     if (m_cfg.max_insns) {
       if (res.guest_insns >= m_cfg.max_insns)
         return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");
@@ -163,6 +165,10 @@ RunResult Pc::run() {
     why = m_cpu.run(slice);
     res.guest_insns += m_cpu.state().icount - before;
     m_sched.run_until(now());
+    if (m_step_pending && m_cpu.state().icount != before && why != StopReason::Requested) {
+      m_step_pending = false;
+      return finish(StopKind::Stepped, 0, "");
+    }
     // Console output without a newline (a shell prompt) must reach the host now, not when
     // the sink's buffer fills: flush once per slice (nothing to do when nothing was written).
     flush_serial();
@@ -172,6 +178,10 @@ RunResult Pc::run() {
       case StopReason::Budget:
         break;
       case StopReason::Requested:
+        if (m_cpu.debugger_hit()) {
+          m_cpu.clear_debugger_hit();
+          return finish(StopKind::Breakpoint, 0, "");
+        }
         if (m_power_off_requested) return finish(StopKind::PowerOff, kExitHalted, "guest powered off");
         if (m_exit_requested) {
           // exit() keeps the low 8 bits of the status, as QEMU's does.

@@ -42,7 +42,11 @@ constexpr u64 kHighRamStart = 0x100000;      // 1 MiB
 constexpr u64 kPciHoleStart = 0xE0000000;    // 3.5 GiB
 constexpr u64 k4GiB = 0x100000000ull;
 
-enum class StopKind : u8 { DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError };
+enum class StopKind : u8 {
+  DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError,
+  // An outside debugger's stops (frontends/gdb_stub.h); run() can be called again to go on.
+  Breakpoint, DebuggerInterrupt, Stepped,
+};
 
 class KvmVcpu;
 
@@ -104,6 +108,9 @@ class Pc {
   // Makes cpu().state() exact while KVM holds the CPU (for inspection; KVM keeps running
   // from the vCPU's own copy).
   void sync_cpu_state();
+  // The next run() ends (StopKind::Stepped) as soon as one instruction has retired.
+  void request_single_step() { m_step_pending = true; }
+  void set_debugger_poll(std::function<bool()> poll) { m_cfg.debugger_poll = std::move(poll); }
   static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
   static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
   static constexpr Nanos kNsPerInsn = 1;
@@ -179,6 +186,7 @@ class Pc {
   std::string m_engine_error;    // a KVM failure that ends the run
   std::string m_kvm_triple;      // a triple fault under KVM
   std::string m_accel_note;
+  bool m_step_pending = false;
   friend struct BoardDevices;
 };
 

@@ -71,6 +71,9 @@ struct PcConfig {
   // COM1's input: polled between CPU slices while the receive FIFO has room; returns a
   // byte, kNoInput, or kInputQuit to end the run (Ctrl-A X on the terminal).
   std::function<int()> serial_input;
+  // An outside debugger, polled like serial_input: true ends run() with
+  // StopKind::DebuggerInterrupt (gdb's Ctrl-C). Set by Pc::set_debugger_poll().
+  std::function<bool()> debugger_poll;
   // --clock realtime: the host's monotonic clock in nanoseconds, and a way to wait. Both come
   // from frontends/ (DESIGN.md: only frontends read host time). Unset: virtual time.
   std::function<Nanos()> host_clock;

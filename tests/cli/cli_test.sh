@@ -358,6 +358,11 @@ ASM
     [ "$(cat "$T/d2")" = "on com2" ] || fail "COM2 file with COM1 on stdio: '$(cat "$T/d2")'"
     usage_error "at most 4" --kernel "$T/ports.bin" --serial none --serial none --serial none --serial none --serial none
     usage_error "stdio is for COM1" --kernel "$T/ports.bin" --serial none --serial stdio ;;
+bad_gdb)
+    hello_kernel
+    usage_error "--gdb: expected a TCP port" --kernel "$T/hello.bin" --gdb 0
+    usage_error "--gdb: expected a TCP port" --kernel "$T/hello.bin" --gdb 70000
+    usage_error "--gdb needs the interpreter" --kernel "$T/hello.bin" --gdb 1234 --accel kvm ;;
 bad_smp)          hello_kernel; usage_error "--smp" --kernel "$T/hello.bin" --smp 2 ;;
 bad_clock)        hello_kernel; usage_error "--clock" --kernel "$T/hello.bin" --clock wall ;;
 *)

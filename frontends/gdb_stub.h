@@ -1,0 +1,50 @@
+// GdbStub: gdb's remote serial protocol over TCP (`--gdb PORT`), for debugging a guest with
+// gdb: `target remote :PORT`. The machine waits at its first instruction until gdb connects.
+//
+// Served: registers as gdb's amd64 layout (general, RIP, EFLAGS, segment selectors, x87,
+// XMM, MXCSR; target.xml names the architecture), guest memory read and write at linear
+// addresses (translated through the guest's page tables without side effects), software
+// and hardware breakpoints (Z0/Z1: execution stops before the instruction), continue,
+// single step, Ctrl-C, kill and detach. The run is the interpreter's (--accel interp), so
+// it stays repeatable with a debugger attached. Not served (empty replies, gdb then does
+// without): watchpoints (Z2-Z4), register writes of x87/SSE, threads beyond one.
+#pragma once
+#include <set>
+#include <string>
+
+#include "machine/pc.h"
+
+namespace rv {
+
+class GdbStub {
+ public:
+  // Listens on 127.0.0.1:port; throws ConfigError if it cannot.
+  GdbStub(Pc& pc, int port);
+  ~GdbStub();
+  GdbStub(const GdbStub&) = delete;
+  GdbStub& operator=(const GdbStub&) = delete;
+
+  // Waits for gdb, serves it until the guest's run ends, gdb kills it, or gdb detaches or
+  // goes away (the run then goes on without a debugger). Returns how the run ended.
+  RunResult serve();
+
+ private:
+  bool read_packet(std::string& out);      // false: connection closed
+  void send_packet(const std::string& body);
+  std::string handle(const std::string& p, bool& resume, bool& step, bool& quit, bool& detach);
+  std::string read_registers();
+  std::string read_memory(u64 addr, u64 len);
+  bool write_memory(u64 addr, const std::string& hex);
+  bool write_register(unsigned n, const std::string& hex);
+  void update_breakpoints();
+  bool poll_interrupt();                   // a Ctrl-C (0x03) from gdb arrived
+
+  Pc& m_pc;
+  int m_port;
+  int m_listen = -1, m_conn = -1;
+  std::set<u64> m_breaks;
+  std::string m_pending;                   // bytes read ahead
+  bool m_closed = false;
+};
+
+}  // namespace rv

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# gdb_test.sh RETROVISOR NASM: a real gdb drives --gdb. The guest is a tiny Multiboot kernel
+# (32-bit flat code at 1 MiB: linear address = EIP). gdb connects, sees the entry point,
+# breaks at an instruction, reads registers, single-steps, reads guest memory and code,
+# writes a register and lets the guest store it, then continues until the guest powers off
+# (gdb: "exited normally"). Also: Ctrl-C (SIGINT to gdb) stops a spinning guest.
+set -u
+RV=$1 NASM=$2
+T=$(mktemp -d)
+trap 'kill $rvpid 2>/dev/null; rm -rf "$T"' EXIT
+fail() { echo "FAIL [gdb]: $*"; echo "--- gdb:"; cat "$T/gdb.out" 2>/dev/null; echo "--- retrovisor:"; cat "$T/rv.err" 2>/dev/null; exit 1; }
+command -v gdb >/dev/null || fail "gdb is not installed (scripts/setup.sh installs it)"
+
+cat >"$T/k.asm" <<'ASM'
+bits 32
+org 0x100000
+hdr:    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), hdr, hdr, end, end, start
+start:  mov eax, 0x11111111
+        mov ebx, 0x22222222
+bp1:    add eax, ebx
+        mov [0x200000], eax
+        cmp dword [0x200004], 0         ; set by gdb to make the guest spin
+        jne spin
+        mov dx, 0x604                   ; ACPI power off
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+spin:   jmp spin
+end:
+ASM
+"$NASM" -f bin -o "$T/k.bin" "$T/k.asm" -l "$T/k.lst" || fail "nasm"
+entry=0x100020 bp1=0x10002a
+
+start_rv() {
+  port=$((20000 + RANDOM % 20000))
+  "$RV" --kernel "$T/k.bin" --gdb $port >"$T/rv.out" 2>"$T/rv.err" &
+  rvpid=$!
+  for _ in $(seq 50); do grep -q "waiting for gdb" "$T/rv.err" && return; sleep 0.1; done
+  fail "retrovisor did not start listening"
+}
+
+start_rv
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" \
+  -ex "printf \"entry=%#x\\n\", \$pc" \
+  -ex "break *$bp1" -ex "continue" \
+  -ex "printf \"at=%#x eax=%#x ebx=%#x\\n\", \$pc, \$eax, \$ebx" \
+  -ex "stepi" -ex "printf \"stepped eax=%#x\\n\", \$eax" \
+  -ex "x/2xw $entry" \
+  -ex "set \$rax = 0x44444444" -ex "stepi" -ex "x/1xw 0x200000" \
+  -ex "delete" -ex "continue" >"$T/gdb.out" 2>&1
+wait $rvpid; st=$?
+grep -q "entry=0x100020" "$T/gdb.out" || fail "gdb did not see the entry point"
+grep -q "at=0x10002a eax=0x11111111 ebx=0x22222222" "$T/gdb.out" || fail "breakpoint stop or registers wrong"
+grep -q "stepped eax=0x33333333" "$T/gdb.out" || fail "stepi did not execute the ADD"
+grep -qE "0x100020:\s+0x111111b8\s+0x2222bb11" "$T/gdb.out" || fail "code bytes read wrong"
+grep -qE "0x200000:\s+0x44444444" "$T/gdb.out" || fail "register write or guest store wrong"
+grep -qi "exited normally" "$T/gdb.out" || fail "the guest's power-off did not end gdb's session"
+[ $st -eq 0 ] || fail "retrovisor exit status $st after the guest powered off, expected 0"
+echo "PASS gdb: entry, breakpoint, registers, stepi, memory read, register write, exit"
+
+# Ctrl-C: the guest spins (gdb writes the flag it tests), gdb is interrupted after a second.
+start_rv
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" -ex "set *(int*)0x200004 = 1" \
+  -ex "shell (sleep 1; kill -INT \$PPID) &" -ex "continue" \
+  -ex "printf \"interrupted at=%#x\\n\", \$pc" -ex "kill" >"$T/gdb.out" 2>&1
+wait $rvpid; st=$?
+grep -qE "interrupted at=0x1000(3[0-9a-f]|4[0-9a-f])" "$T/gdb.out" || fail "Ctrl-C did not stop the spinning guest"
+echo "PASS gdb: Ctrl-C stops a running guest (retrovisor status $st after kill)"
