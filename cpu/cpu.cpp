@@ -471,6 +471,7 @@ void Cpu::step_one() {
   const bool tf = m_s.rflags & kFlagTF;
   m_insn_start = m_s.rip;
   m_data_hits = 0;
+  m_gdb_watch_hit = nullptr;
   if (!m_gdb_breaks.empty()) {
     const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
     const bool skip = m_gdb_skip_at == m_s.rip;
@@ -491,6 +492,10 @@ void Cpu::step_one() {
     }
     m_s.rflags &= ~static_cast<u64>(kFlagRF);
     exec_one_uncached();
+    if (m_gdb_watch_hit) {   // a debugger watchpoint: stop after this instruction
+      m_gdb_hit = true;
+      request_stop();
+    }
     if ((tf || m_data_hits) && !m_triple) {
       if (m_data_hits) m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
       if (tf) m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
@@ -524,9 +529,17 @@ void Cpu::set_debugger_breakpoints(std::vector<u64> linear) {
   debug_regs_changed();
 }
 
+void Cpu::set_debugger_watchpoints(std::vector<DebugWatch> watches) {
+  if (watches.size() > kMaxDebugWatches) watches.resize(kMaxDebugWatches);
+  for (DebugWatch& w : watches) w.len = std::clamp<u64>(w.len, 1, 8);
+  m_gdb_watches = std::move(watches);
+  m_gdb_watch_hit = nullptr;
+  debug_regs_changed();
+}
+
 void Cpu::debug_regs_changed() {
   const u64 dr7 = m_s.dr[7];
-  m_debug_active = (dr7 & 0xFF) || !m_gdb_breaks.empty();
+  m_debug_active = (dr7 & 0xFF) || !m_gdb_breaks.empty() || !m_gdb_watches.empty();
   m_debug_io = false;
   unsigned watch = 0;
   for (unsigned n = 0; n < 4; n++) {
@@ -537,6 +550,12 @@ void Cpu::debug_regs_changed() {
       const u64 start = m_s.dr[n] & ~(bp_len(dr7, n) - 1);
       if (!watched_page(start & kPageMask)) m_watch_pages[watch++] = start & kPageMask;
       m_watch_count = watch;   // watched_page() sees the pages added so far
+    }
+  }
+  for (const DebugWatch& w : m_gdb_watches) {
+    for (u64 page : {w.addr & kPageMask, (w.addr + w.len - 1) & kPageMask}) {
+      if (!watched_page(page)) m_watch_pages[watch++] = page;
+      m_watch_count = watch;
     }
   }
   m_watch_count = watch;
@@ -560,6 +579,12 @@ void Cpu::note_data_breakpoints(u64 la, unsigned size, bool write) {
     if (!(rw == 3 || (rw == 1 && write))) continue;
     const u64 len = bp_len(dr7, n);
     if (overlaps(la, size, m_s.dr[n] & ~(len - 1), len)) m_data_hits |= static_cast<u8>(1u << n);
+  }
+  for (const DebugWatch& w : m_gdb_watches) {
+    if ((write ? w.write : w.read) && !m_gdb_watch_hit && overlaps(la, size, w.addr, w.len)) {
+      m_gdb_watch_hit = &w;
+      m_gdb_watch_write = write;
+    }
   }
 }
 

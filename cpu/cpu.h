@@ -365,8 +365,23 @@ class Cpu {
   // Linear addresses where execution stops before the instruction (run() returns Requested
   // with debugger_hit()); the breakpoint at the current RIP is passed over once after a stop.
   void set_debugger_breakpoints(std::vector<u64> linear);
+  // Watchpoints: an access to [addr, addr+len) of the kinds given stops execution after the
+  // instruction (run() returns Requested with debugger_hit() and debugger_watch_hit()).
+  static constexpr unsigned kMaxDebugWatches = 8;
+  struct DebugWatch {
+    u64 addr = 0, len = 1;   // len 1..8
+    bool read = false, write = true;
+  };
+  void set_debugger_watchpoints(std::vector<DebugWatch> watches);
   bool debugger_hit() const { return m_gdb_hit; }
-  void clear_debugger_hit() { m_gdb_hit = false; m_gdb_skip_at = m_s.rip; }
+  // The watchpoint that stopped execution (null for a breakpoint), and the access's kind.
+  const DebugWatch* debugger_watch_hit() const { return m_gdb_watch_hit; }
+  bool debugger_watch_was_write() const { return m_gdb_watch_write; }
+  void clear_debugger_hit() {
+    if (!m_gdb_watch_hit) m_gdb_skip_at = m_s.rip;   // resume past the breakpoint here
+    m_gdb_hit = false;
+    m_gdb_watch_hit = nullptr;
+  }
   // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).
   bool debug_translate(u64 la, u64& pa) const;
   void raise_debug_fault();       // #DB for general detect: a fault, RF=1 in its frame
@@ -465,10 +480,13 @@ class Cpu {
   std::vector<u64> m_gdb_breaks;  // debugger breakpoints (linear)
   bool m_gdb_hit = false;
   u64 m_gdb_skip_at = ~0ull;      // RIP whose debugger breakpoint the next step passes over
+  std::vector<DebugWatch> m_gdb_watches;
+  const DebugWatch* m_gdb_watch_hit = nullptr;
+  bool m_gdb_watch_write = false;
   bool m_db_fault = false;       // the #DB being raised is fault-class (push RF=1)
   u8 m_data_hits = 0;            // data/I-O breakpoints hit by the running instruction (B0-B3)
   unsigned m_watch_count = 0;    // pages of enabled data breakpoints: never given TLB data tags
-  u64 m_watch_pages[4] = {};
+  u64 m_watch_pages[4 + 2 * kMaxDebugWatches] = {};
   bool m_block_abort = false;
   bool m_stop_requested = false;
   bool m_intr = false;

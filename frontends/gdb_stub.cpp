@@ -288,14 +288,33 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     case 'Z':
     case 'z': {
       // Z0 (software) and Z1 (hardware) breakpoints: both stop before the instruction.
-      if (p.size() < 3 || (p[1] != '0' && p[1] != '1') || p[2] != ',') return "";
+      // Z2/Z3/Z4 write/read/access watchpoints: after the instruction that accessed.
+      if (p.size() < 3 || p[1] < '0' || p[1] > '4' || p[2] != ',') return "";
       const std::string rest = p.substr(3);
       const size_t comma = rest.find(',');
-      u64 addr;
-      if (!parse_hex(rest.substr(0, comma), addr)) return "E01";
-      if (c == 'Z') m_breaks.insert(addr);
-      else m_breaks.erase(addr);
-      update_breakpoints();
+      u64 addr, kind = 1;
+      if (comma == std::string::npos || !parse_hex(rest.substr(0, comma), addr) ||
+          !parse_hex(rest.substr(comma + 1, rest.find(';', comma) - comma - 1), kind))
+        return "E01";
+      if (p[1] <= '1') {
+        if (c == 'Z') m_breaks.insert(addr);
+        else m_breaks.erase(addr);
+        update_breakpoints();
+        return "OK";
+      }
+      Cpu::DebugWatch w;
+      w.addr = addr;
+      w.len = kind;
+      w.write = p[1] != '3';
+      w.read = p[1] != '2';
+      auto same = [&](const Cpu::DebugWatch& x) { return x.addr == w.addr && x.len == w.len && x.read == w.read && x.write == w.write; };
+      if (c == 'Z') {
+        if (kind < 1 || kind > 8 || m_watches.size() >= Cpu::kMaxDebugWatches) return "E01";
+        m_watches.push_back(w);
+      } else {
+        std::erase_if(m_watches, same);
+      }
+      m_pc.cpu().set_debugger_watchpoints(m_watches);
       return "OK";
     }
     case 'k':
@@ -358,7 +377,19 @@ RunResult GdbStub::serve() {
     if (step) m_pc.request_single_step();
     RunResult r = m_pc.run();
     switch (r.kind) {
-      case StopKind::Breakpoint:
+      case StopKind::Breakpoint: {
+        std::string stop = "S05";
+        if (const Cpu::DebugWatch* w = m_pc.cpu().debugger_watch_hit()) {
+          // T05 with the watchpoint's kind as gdb set it and its address.
+          const char* kind = w->read && w->write ? "awatch" : w->write ? "watch" : "rwatch";
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "T05%s:%llx;", kind, static_cast<unsigned long long>(w->addr));
+          stop = buf;
+        }
+        m_pc.cpu().clear_debugger_hit();
+        send_packet(stop);
+        break;
+      }
       case StopKind::Stepped:
         send_packet("S05");
         break;
@@ -377,6 +408,8 @@ RunResult GdbStub::serve() {
   m_pc.set_debugger_poll(nullptr);
   m_breaks.clear();
   update_breakpoints();
+  m_watches.clear();
+  m_pc.cpu().set_debugger_watchpoints({});
   for (;;) {
     RunResult r = m_pc.run();
     if (r.kind != StopKind::Breakpoint && r.kind != StopKind::Stepped && r.kind != StopKind::DebuggerInterrupt)

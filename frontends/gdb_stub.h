@@ -4,13 +4,16 @@
 // Served: registers as gdb's amd64 layout (general, RIP, EFLAGS, segment selectors, x87,
 // XMM, MXCSR; target.xml names the architecture), guest memory read and write at linear
 // addresses (translated through the guest's page tables without side effects), software
-// and hardware breakpoints (Z0/Z1: execution stops before the instruction), continue,
-// single step, Ctrl-C, kill and detach. The run is the interpreter's (--accel interp), so
-// it stays repeatable with a debugger attached. Not served (empty replies, gdb then does
-// without): watchpoints (Z2-Z4), register writes of x87/SSE, threads beyond one.
+// and hardware breakpoints (Z0/Z1: execution stops before the instruction), write, read
+// and access watchpoints (Z2-Z4, up to 8 of 1-8 bytes: execution stops after the accessing
+// instruction), continue, single step, Ctrl-C, kill and detach. The run is the
+// interpreter's (--accel interp), so it stays repeatable with a debugger attached. Not
+// served (empty replies, gdb then does without): register writes of x87/SSE, threads
+// beyond one.
 #pragma once
 #include <set>
 #include <string>
+#include <vector>
 
 #include "machine/pc.h"
 
@@ -43,6 +46,7 @@ class GdbStub {
   int m_port;
   int m_listen = -1, m_conn = -1;
   std::set<u64> m_breaks;
+  std::vector<Cpu::DebugWatch> m_watches;
   std::string m_pending;                   // bytes read ahead
   bool m_closed = false;
 };

@@ -178,10 +178,8 @@ RunResult Pc::run() {
       case StopReason::Budget:
         break;
       case StopReason::Requested:
-        if (m_cpu.debugger_hit()) {
-          m_cpu.clear_debugger_hit();
-          return finish(StopKind::Breakpoint, 0, "");
-        }
+        // The debugger reads which breakpoint or watchpoint it was, then clears it.
+        if (m_cpu.debugger_hit()) return finish(StopKind::Breakpoint, 0, "");
         if (m_power_off_requested) return finish(StopKind::PowerOff, kExitHalted, "guest powered off");
         if (m_exit_requested) {
           // exit() keeps the low 8 bits of the status, as QEMU's does.

@@ -3,7 +3,8 @@
 # (32-bit flat code at 1 MiB: linear address = EIP). gdb connects, sees the entry point,
 # breaks at an instruction, reads registers, single-steps, reads guest memory and code,
 # writes a register and lets the guest store it, then continues until the guest powers off
-# (gdb: "exited normally"). Also: Ctrl-C (SIGINT to gdb) stops a spinning guest.
+# (gdb: "exited normally"). Also: a write watchpoint, and Ctrl-C (SIGINT to gdb) stopping a
+# spinning guest.
 set -u
 RV=$1 NASM=$2
 T=$(mktemp -d)
@@ -57,6 +58,16 @@ grep -qE "0x200000:\s+0x44444444" "$T/gdb.out" || fail "register write or guest 
 grep -qi "exited normally" "$T/gdb.out" || fail "the guest's power-off did not end gdb's session"
 [ $st -eq 0 ] || fail "retrovisor exit status $st after the guest powered off, expected 0"
 echo "PASS gdb: entry, breakpoint, registers, stepi, memory read, register write, exit"
+
+# A write watchpoint: gdb stops right after the MOV that stores the sum, with the new value.
+start_rv
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" -ex "watch *(int*)0x200000" \
+  -ex "continue" -ex "printf \"after store at=%#x\n\", \$pc" -ex "delete" -ex "continue" >"$T/gdb.out" 2>&1
+wait $rvpid; st=$?
+grep -q "New value = 858993459" "$T/gdb.out" || fail "the watchpoint did not report the stored value (0x33333333)"
+grep -q "after store at=0x100031" "$T/gdb.out" || fail "the watchpoint did not stop after the storing instruction"
+grep -qi "exited normally" "$T/gdb.out" || fail "continuing after the watchpoint did not run to the end"
+echo "PASS gdb: write watchpoint stops after the store with the new value"
 
 # Ctrl-C: the guest spins (gdb writes the flag it tests), gdb is interrupted after a second.
 start_rv
