@@ -69,6 +69,41 @@ grep -q "after store at=0x100031" "$T/gdb.out" || fail "the watchpoint did not s
 grep -qi "exited normally" "$T/gdb.out" || fail "continuing after the watchpoint did not run to the end"
 echo "PASS gdb: write watchpoint stops after the store with the new value"
 
+# A hostile client: garbage, bad checksums and malformed packets get error or empty replies;
+# the stub keeps serving (a well-formed 'g' still answers) and 'k' ends the run.
+start_rv
+python3 - "$port" >"$T/gdb.out" 2>&1 <<'PY' || fail "the stub did not survive malformed packets"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+def pkt(body):
+    return b"$" + body + b"#%02x" % (sum(body) & 0xFF)
+def ask(body):
+    s.sendall(pkt(body))
+    data = b""
+    while not (data.count(b"#") and len(data) >= data.rindex(b"#") + 3 and b"$" in data):
+        chunk = s.recv(65536)
+        if not chunk:
+            raise SystemExit("connection closed after %r" % body)
+        data += chunk
+    return data[data.index(b"$") + 1:data.rindex(b"#")]
+s.sendall(b"\x00\xff garbage $g#00 ++--")              # bad checksum: NAKed, ignored
+for bad, want in [(b"m", b"E01"), (b"mzz,4", b"E01"), (b"m100000,ffffffffffffffff", None),
+                  (b"M100000,4:00", b"E01"), (b"Mffffffffffff0000,1:00", b"E14"), (b"P99=00", b"E01"),
+                  (b"Z0,zz,1", b"E01"), (b"Z2,200000,9", b"E01"), (b"qXfer:features:read:target.xml:zz", b"E01"),
+                  (b"vCont?", b""), (b"X100000,0:", b""), (b"p1000", b"E01")]:
+    got = ask(bad)
+    if want is not None and got != want:
+        raise SystemExit("%r -> %r, expected %r" % (bad, got, want))
+regs = ask(b"g")
+if len(regs) != 1072:
+    raise SystemExit("g reply has %d hex digits, expected 1072" % len(regs))
+s.sendall(pkt(b"k"))
+print("survived")
+PY
+wait $rvpid
+grep -q survived "$T/gdb.out" || fail "hostile client"
+echo "PASS gdb: malformed packets get error replies and the stub keeps serving"
+
 # Ctrl-C: the guest spins (gdb writes the flag it tests), gdb is interrupted after a second.
 start_rv
 timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" -ex "set *(int*)0x200004 = 1" \
