@@ -21,6 +21,18 @@ const char kTargetXml[] =
     "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
     "<target><architecture>i386:x86-64</architecture></target>";
 
+// gdb's amd64 register layout ('g' packet): 16 GPRs, RIP 8, EFLAGS 4, 6 selectors 4, ST0-7 10,
+// 8 x87 control registers 4, XMM0-15 16, MXCSR 4.
+constexpr unsigned kRegCount = 57;
+constexpr unsigned kRegSize[kRegCount] = {8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  8,  4, 4, 4,
+                                          4,  4,  4,  4,  10, 10, 10, 10, 10, 10, 10, 10, 4,  4,  4,  4,  4,  4, 4, 4,
+                                          16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 4};
+unsigned reg_offset(unsigned n) {
+  unsigned off = 0;
+  for (unsigned i = 0; i < n; i++) off += kRegSize[i];
+  return off;
+}
+
 // gdb's amd64 register numbers 0-15 in our Gpr order.
 constexpr u8 kGdbGpr[16] = {RAX, RBX, RCX, RDX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, R15};
 constexpr u8 kGdbSeg[6] = {CS, SS, DS, ES, FS, GS};
@@ -187,17 +199,51 @@ std::string GdbStub::read_registers() {
 
 bool GdbStub::write_register(unsigned n, const std::string& hex) {
   std::vector<u8> b;
-  if (!unhex(hex, b)) return false;
+  if (!unhex(hex, b) || n >= kRegCount || b.size() != kRegSize[n]) return false;
   m_pc.sync_cpu_state();
   Cpu& cpu = m_pc.cpu();
   CpuState& s = cpu.state();
+  u8* fx = s.fpu.fxsave;
   u64 v = 0;
-  if (b.size() > 8) return false;
-  std::memcpy(&v, b.data(), b.size());
-  if (n < 16 && b.size() == 8) s.gpr[kGdbGpr[n]] = v;
-  else if (n == 16 && b.size() == 8) s.rip = v;
-  else if (n == 17 && b.size() == 4) cpu.set_rflags((v & 0x3F7FD7) | kFixed1);
-  else return false;
+  std::memcpy(&v, b.data(), std::min<size_t>(b.size(), 8));
+  if (n < 16) {
+    s.gpr[kGdbGpr[n]] = v;
+  } else if (n == 16) {
+    s.rip = v;
+  } else if (n == 17) {
+    cpu.set_rflags((v & 0x3F7FD7) | kFixed1);
+  } else if (n < 24) {
+    return false;   // segment selectors: a load needs descriptor checks; not from gdb
+  } else if (n < 32) {
+    std::memcpy(fx + 32 + 16 * (n - 24), b.data(), 10);
+  } else if (n < 40) {
+    switch (n) {
+      case 32: std::memcpy(fx + 0, b.data(), 2); break;    // fctrl
+      case 33: std::memcpy(fx + 2, b.data(), 2); break;    // fstat
+      case 34: {                                            // ftag: FXSAVE keeps 1 bit per register
+        u8 abridged = 0;
+        for (unsigned i = 0; i < 8; i++)
+          if (((v >> (2 * i)) & 3) != 3) abridged |= static_cast<u8>(1u << i);
+        fx[4] = abridged;
+        break;
+      }
+      case 35: std::memcpy(fx + 12, b.data(), 2); break;   // fiseg
+      case 36: std::memcpy(fx + 8, b.data(), 4); break;    // fioff
+      case 37: std::memcpy(fx + 20, b.data(), 2); break;   // foseg
+      case 38: std::memcpy(fx + 16, b.data(), 4); break;   // fooff
+      default: {                                            // fop: 11 bits
+        const u16 fop = static_cast<u16>(v & 0x7FF);
+        std::memcpy(fx + 6, &fop, 2);
+      }
+    }
+  } else if (n < 56) {
+    std::memcpy(fx + 160 + 16 * (n - 40), b.data(), 16);
+  } else {
+    u32 mask;
+    std::memcpy(&mask, fx + 28, 4);
+    if (v & ~static_cast<u64>(mask)) return false;   // reserved MXCSR bits would #GP
+    std::memcpy(fx + 24, b.data(), 4);
+  }
   cpu.state_changed();
   return true;
 }
@@ -240,17 +286,19 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     case 'g': return read_registers();
     case 'p': {
       u64 n;
-      if (!parse_hex(a, n)) return "E01";
-      const std::string all = read_registers();
-      // Register offsets in the 'g' layout (bytes): 16x8, rip 8, eflags 4, 6 segs x4, 8 st x10,
-      // 8 x87 control x4, 16 xmm x16, mxcsr 4.
-      static const unsigned kSize[57] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 4, 4, 4,
-                                         10, 10, 10, 10, 10, 10, 10, 10, 4, 4, 4, 4, 4, 4, 4, 4,
-                                         16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 4};
-      if (n >= 57) return "E01";
-      unsigned off = 0;
-      for (unsigned i = 0; i < n; i++) off += kSize[i];
-      return all.substr(2 * off, 2 * kSize[n]);
+      if (!parse_hex(a, n) || n >= kRegCount) return "E01";
+      return read_registers().substr(2 * reg_offset(static_cast<unsigned>(n)), 2 * kRegSize[n]);
+    }
+    case 'G': {
+      // All registers; the segment selectors must be unchanged (they cannot be loaded here).
+      const std::string cur = read_registers();
+      if (a.size() != cur.size()) return "E01";
+      for (unsigned n = 0; n < kRegCount; n++) {
+        const std::string part = a.substr(2 * reg_offset(n), 2 * kRegSize[n]);
+        if (part == cur.substr(2 * reg_offset(n), 2 * kRegSize[n])) continue;
+        if (!write_register(n, part)) return "E01";
+      }
+      return "OK";
     }
     case 'P': {
       const size_t eq = a.find('=');

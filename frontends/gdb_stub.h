@@ -7,9 +7,9 @@
 // and hardware breakpoints (Z0/Z1: execution stops before the instruction), write, read
 // and access watchpoints (Z2-Z4, up to 8 of 1-8 bytes: execution stops after the accessing
 // instruction), continue, single step, Ctrl-C, kill and detach. The run is the
-// interpreter's (--accel interp), so it stays repeatable with a debugger attached. Not
-// served (empty replies, gdb then does without): register writes of x87/SSE, threads
-// beyond one.
+// interpreter's (--accel interp), so it stays repeatable with a debugger attached.
+// Registers can be written (P, G) except the segment selectors (a load needs the
+// descriptor checks of the instruction that loads them); one thread.
 #pragma once
 #include <set>
 #include <string>

@@ -48,6 +48,9 @@ timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" \
   -ex "stepi" -ex "printf \"stepped eax=%#x\\n\", \$eax" \
   -ex "x/2xw $entry" \
   -ex "set \$rax = 0x44444444" -ex "stepi" -ex "x/1xw 0x200000" \
+  -ex "set \$xmm1.v4_int32 = {1, 2, 3, 0x7f}" -ex "set \$mxcsr = 0x1fc0" -ex "set \$st0 = 2.5" -ex "stepi" \
+  -ex "printf \"xmm1=%x,%x,%x,%x mxcsr=%#x\n\", \$xmm1.v4_int32[0], \$xmm1.v4_int32[1], \$xmm1.v4_int32[2], \$xmm1.v4_int32[3], \$mxcsr" \
+  -ex "print \$st0" \
   -ex "delete" -ex "continue" >"$T/gdb.out" 2>&1
 wait $rvpid; st=$?
 grep -q "entry=0x100020" "$T/gdb.out" || fail "gdb did not see the entry point"
@@ -55,9 +58,11 @@ grep -q "at=0x10002a eax=0x11111111 ebx=0x22222222" "$T/gdb.out" || fail "breakp
 grep -q "stepped eax=0x33333333" "$T/gdb.out" || fail "stepi did not execute the ADD"
 grep -qE "0x100020:\s+0x111111b8\s+0x2222bb11" "$T/gdb.out" || fail "code bytes read wrong"
 grep -qE "0x200000:\s+0x44444444" "$T/gdb.out" || fail "register write or guest store wrong"
+grep -q "xmm1=1,2,3,7f mxcsr=0x1fc0" "$T/gdb.out" || fail "XMM/MXCSR writes did not stick"
+grep -qE '^\$[0-9]+ = 2\.5$' "$T/gdb.out" || fail "ST0 write did not stick"
 grep -qi "exited normally" "$T/gdb.out" || fail "the guest's power-off did not end gdb's session"
 [ $st -eq 0 ] || fail "retrovisor exit status $st after the guest powered off, expected 0"
-echo "PASS gdb: entry, breakpoint, registers, stepi, memory read, register write, exit"
+echo "PASS gdb: entry, breakpoint, registers, stepi, memory read, register writes (GPR, XMM, MXCSR, ST0), exit"
 
 # A write watchpoint: gdb stops right after the MOV that stores the sum, with the new value.
 start_rv
