@@ -354,6 +354,12 @@ class Cpu {
   void iret(unsigned osize);
   void software_interrupt(u8 vector, unsigned len_kind);   // INT n / INT3 / INTO / INT1
   void deliver_event(u8 vector, bool has_error, u32 error, bool software, bool external = false);
+  // A trap raised at the current RIP as the instruction boundary (a task switch's T bit):
+  // a fault while delivering it belongs to that boundary, not to the instruction before.
+  void trap_at_boundary(u8 vector) {
+    m_insn_start = m_s.rip;
+    deliver_event(vector, false, 0, false);
+  }
   bool io_allowed(u16 port, unsigned size);       // CPL/IOPL + TSS bitmap (SDM Vol.1 §19.5)
   void check_io(u16 port, unsigned size) {
     if (!io_allowed(port, size)) fault(kGP, 0);

@@ -27,7 +27,7 @@ struct TssLayout {
   unsigned nsegs;                  // selectors held: 6, or 4 (ES CS SS DS)
   u32 min_limit;
 };
-constexpr u32 kBacklink = 0x00, kCr3 = 0x1C;
+constexpr u32 kBacklink = 0x00, kCr3 = 0x1C, kTrapWord = 0x64;
 constexpr TssLayout kTss32{true, 0x20, 0x24, 0x28, 0x48, 0x60, 4, 4, 6, 0x67};
 constexpr TssLayout kTss16{false, 0x0E, 0x10, 0x12, 0x22, 0x2A, 2, 2, 4, 0x2B};
 const TssLayout& layout_of(u8 type) {
@@ -172,6 +172,12 @@ void task_switch(Cpu& cpu, u16 sel, u64 d, TaskSource src, bool has_error, u32 e
   cpu.end_block();
   // Exceptions with an error code push it on the new task's stack (SDM Vol.3A §7.3 step 14).
   if (has_error) cpu.push(error, nl.is32 ? 4 : 2);
+  // The debug trap flag T of a 32-bit TSS (offset 0x64 bit 0): #DB with DR6.BT once the switch
+  // completes, before the new task's first instruction (SDM Vol.3B §17.2.3, §17.3.1.5).
+  if (nl.is32 && (cpu.read_sys(nb + kTrapWord, 2) & 1)) {
+    s.dr[6] |= 0x8000;
+    cpu.trap_at_boundary(kDB);
+  }
 }
 
 }  // namespace rv

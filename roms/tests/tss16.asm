@@ -7,8 +7,11 @@
 ; the CALL, its stack), changes AX and returns with IRET (NT=1: back to the caller's task).
 ; The 32-bit task then prints those records, what the switch saved in the 16-bit TSS (IP
 ; after the IRET, AX, the FLAGS image without NT, the back link) and the descriptor types
-; (the 16-bit TSS available again, ours still busy).
-; Bochs 2.7 prints the same; QEMU 7.2 zero-extends the 16-bit registers (eax=00001234).
+; (the 16-bit TSS available again, ours still busy). Last, a JMP to a 32-bit TSS whose T bit
+; is set: #DB with DR6.BT arrives before the new task's first instruction (SDM Vol.3B
+; §17.3.1.5), with the frame pointing at that instruction.
+; Bochs 2.7 prints the same; QEMU 7.2 zero-extends the 16-bit registers (eax=00001234)
+; and ignores the T bit.
 ; Exit status: 1.
 
         bits 16
@@ -16,8 +19,11 @@
 %include "lib.inc"
 
 SEL_TSS16 equ SEL_FREE           ; 16-bit TSS descriptor
+SEL_TSSC  equ SEL_FREE + 8       ; 32-bit TSS with the T bit
 TSSB      equ 0x3400             ; the 16-bit task's TSS
+TSSC      equ 0x3500             ; the T-bit task's TSS
 REC       equ VARS + 0x100       ; what the 16-bit task saw
+DBREC     equ VARS + 0x180       ; #DB: count, DR6, EIP
 
 start:  ENTER_PM32
         mov ax, SEL_TSS
@@ -88,7 +94,61 @@ back:
         and eax, 1
         HEX32 eax, 1
         NL32
+
+        ; the T bit: a 32-bit TSS, entered by JMP
+        call install_exc32
+        mov ebx, 1
+        mov eax, ROMBASE + (db32 - $$)
+        mov cx, SEL_CODE32
+        mov dx, 0x8E00
+        call set_idt32
+        mov dword [GDT_RAM + SEL_TSSC], (TSSC << 16) | 0x67
+        mov dword [GDT_RAM + SEL_TSSC + 4], 0x00008900
+        mov edi, TSSC
+        mov ecx, 0x68
+        xor eax, eax
+        rep stosb
+        mov dword [TSSC + 0x20], ROMBASE + (task_c - $$)   ; EIP
+        mov dword [TSSC + 0x24], 0x0002                      ; EFLAGS
+        mov dword [TSSC + 0x38], 0x6000                      ; ESP
+        mov dword [TSSC + 0x48], SEL_DATA                    ; ES
+        mov dword [TSSC + 0x4C], SEL_CODE32                  ; CS
+        mov dword [TSSC + 0x50], SEL_DATA                    ; SS
+        mov dword [TSSC + 0x54], SEL_DATA                    ; DS
+        mov dword [TSSC + 0x58], SEL_DATA                    ; FS
+        mov dword [TSSC + 0x5C], SEL_DATA                    ; GS
+        mov word [TSSC + 0x64], 1                            ; T
+        mov word [TSSC + 0x66], 0x68                         ; no I/O bitmap
+        mov dword [DBREC], 0
+        jmp SEL_TSSC:0
+
+task_c: P32 "T bit: #DB count="
+        mov eax, [DBREC]
+        HEX32 eax, 1
+        P32 " dr6="
+        mov eax, [DBREC + 4]
+        HEX32 eax, 8
+        P32 " eip=task_c+"
+        mov eax, [DBREC + 8]
+        sub eax, ROMBASE + (task_c - $$)
+        HEX32 eax, 2
+        P32 " tr="
+        str ax
+        movzx eax, ax
+        HEX32 eax, 4
+        NL32
         EXIT 0
+
+db32:   push eax
+        inc dword [DBREC]
+        mov eax, dr6
+        mov [DBREC + 4], eax
+        mov eax, [esp + 4]               ; frame: EIP, CS, EFLAGS
+        mov [DBREC + 8], eax
+        mov eax, 0xFFFF0FF0
+        mov dr6, eax
+        pop eax
+        iretd
 
         bits 16
 task_b: o32 mov [REC + 0], eax
