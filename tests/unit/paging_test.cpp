@@ -168,5 +168,70 @@ TEST(Paging, PaeThreeLevel) {
   EXPECT_EQ(e.try_access(0x80205ABC, Access::Exec, false), 0x11);
 }
 
+// The debugger's translation (Cpu::debug_translate, used by the gdb stub) agrees with the
+// CPU's walk in every paging mode and never changes the guest: no A/D bits, no CR2, no fault.
+TEST(Paging, DebugTranslateHasNoSideEffects) {
+  {
+    PagingEnv e;   // 4-level, 4 KiB and 2 MiB pages, a hole
+    e.long_mode(true, true);
+    const u64 pte = e.map4k(0x400000, 0x200000, P | RW);
+    const u64 pdpt = e.alloc(), pd = e.alloc();
+    e.wr(e.pml4 + 1 * 8, pdpt | P | RW);
+    e.wr(pdpt + 0, pd | P | RW);
+    e.wr(pd + 3 * 8, 0xA00000 | P | RW | PS);   // VA 0x8000600000 -> PA 0xA00000 (2 MiB)
+    e.cpu.state().cr2 = 0x1234;
+    u64 pa = 0;
+    ASSERT_TRUE(e.cpu.debug_translate(0x400ABC, pa));
+    EXPECT_EQ(pa, 0x200ABCu);
+    ASSERT_TRUE(e.cpu.debug_translate(0x8000612345, pa));
+    EXPECT_EQ(pa, 0xA12345u);
+    EXPECT_FALSE(e.cpu.debug_translate(0x7000000000, pa));   // not mapped: no fault
+    EXPECT_EQ(e.rd(pte) & (A | D), 0u);
+    EXPECT_EQ(e.rd(e.pml4) & A, 0u);
+    EXPECT_EQ(e.rd(pd + 3 * 8) & A, 0u);
+    EXPECT_EQ(e.cpu.state().cr2, 0x1234u);
+    EXPECT_EQ(e.cpu.translate(0x400ABC, Access::Read, false), 0x200ABCu);   // the CPU agrees
+    EXPECT_EQ(e.cpu.translate(0x8000612345, Access::Read, false), 0xA12345u);
+  }
+  {
+    PagingEnv e;   // legacy 32-bit with a 4 MiB page and a 4 KiB page
+    CpuState& s = e.cpu.state();
+    const u64 pd = e.alloc(), pt = e.alloc();
+    e.mem.write(pd + 1 * 4, 0x00C00000 | P | RW | PS, 4);
+    e.mem.write(pd + 2 * 4, pt | P | RW | US, 4);
+    e.mem.write(pt + 3 * 4, 0x00203000 | P | US, 4);
+    s.cr0 = kCr0Pe | kCr0Pg;
+    s.cr4 = kCr4Pse;
+    s.cr3 = pd;
+    s.seg[CS] = Segment{0x08, 0x409B, 0xFFFFFFFF, 0};
+    e.cpu.state_changed();
+    u64 pa = 0;
+    ASSERT_TRUE(e.cpu.debug_translate(0x4ABCDE, pa));
+    EXPECT_EQ(pa, 0xCABCDEu);
+    ASSERT_TRUE(e.cpu.debug_translate(0x803456, pa));
+    EXPECT_EQ(pa, 0x203456u);
+    EXPECT_FALSE(e.cpu.debug_translate(0xC00000, pa));
+    EXPECT_EQ(e.mem.read(pt + 3 * 4, 4) & A, 0u);
+  }
+  {
+    PagingEnv e;   // PAE three-level
+    CpuState& s = e.cpu.state();
+    const u64 pdpt = e.alloc(), pd = e.alloc(), pt = e.alloc();
+    e.wr(pdpt + 2 * 8, pd | P);
+    e.wr(pd + 1 * 8, pt | P | RW);
+    e.wr(pt + 5 * 8, 0x345000 | P | RW);
+    s.cr0 = kCr0Pe | kCr0Pg;
+    s.cr4 = kCr4Pae;
+    s.cr3 = pdpt;
+    s.seg[CS] = Segment{0x08, 0x409B, 0xFFFFFFFF, 0};
+    e.cpu.state_changed();
+    u64 pa = 0;
+    ASSERT_TRUE(e.cpu.debug_translate(0x80205ABC, pa));
+    EXPECT_EQ(pa, 0x345ABCu);
+    EXPECT_FALSE(e.cpu.debug_translate(0x40000000, pa));
+    EXPECT_EQ(e.rd(pt + 5 * 8) & A, 0u);
+  }
+}
+
 }  // namespace
 }  // namespace rv::test
