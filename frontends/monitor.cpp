@@ -28,6 +28,8 @@ constexpr const char* kHelp =
     "  info engine         the engine running the CPU, and whether KVM is open\n"
     "  info registers      RIP, RFLAGS, general registers, CS/SS, CR0/CR3/CR4, EFER\n"
     "  engine interp|kvm   move the running guest to that engine\n"
+    "  x ADDR [COUNT]      COUNT bytes (default 64, at most 4096) of guest memory at linear\n"
+    "                      address ADDR (hex), through the guest's page tables\n"
     "  quit                end the run\n";
 
 }  // namespace
@@ -44,6 +46,8 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = info_registers();
   } else if (w[0] == "engine" && w.size() == 2) {
     r.text = engine(w[1]);
+  } else if (w[0] == "x" && (w.size() == 2 || w.size() == 3)) {
+    r.text = examine(w[1], w.size() == 3 ? w[2] : "64");
   } else if (w[0] == "quit" && w.size() == 1) {
     r.text = "quitting\n";
     r.quit = true;
@@ -70,6 +74,44 @@ std::string Monitor::engine(std::string_view name) {
   if (!m_pc.request_engine(e, why)) return "error: engine: " + why + "\n";
   if (same) return std::string("engine: already running on ") + engine_name(e) + "\n";
   return std::string("engine: switching to ") + engine_name(e) + "\n";
+}
+
+std::string Monitor::examine(std::string_view addr_text, std::string_view count_text) {
+  auto parse = [](std::string_view t, int base, u64& v) {
+    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2), base = 16;
+    if (t.empty() || t.size() > 16) return false;
+    v = 0;
+    for (char c : t) {
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+      if (d >= base) return false;
+      v = v * static_cast<u64>(base) + static_cast<u64>(d);
+    }
+    return true;
+  };
+  u64 addr, count;
+  if (!parse(addr_text, 16, addr)) return "error: x: expected a hex address, not '" + std::string(addr_text) + "'\n";
+  if (!parse(count_text, 10, count) || count == 0 || count > 4096)
+    return "error: x: expected a byte count 1-4096, not '" + std::string(count_text) + "'\n";
+  m_pc.sync_cpu_state();
+  std::string out;
+  char buf[32];
+  for (u64 i = 0; i < count; i++) {
+    const u64 la = addr + i;
+    if (i % 16 == 0) {
+      if (i) out += '\n';
+      std::snprintf(buf, sizeof buf, "%016llx:", static_cast<unsigned long long>(la));
+      out += buf;
+    }
+    u64 pa;
+    u8 b;
+    if (!m_pc.cpu().debug_translate(la, pa) || !m_pc.memory().read_bytes(pa, &b, 1)) {
+      out += " --";   // not mapped by the page tables, or not RAM/ROM
+      continue;
+    }
+    std::snprintf(buf, sizeof buf, " %02x", b);
+    out += buf;
+  }
+  return out + "\n";
 }
 
 std::string Monitor::info_registers() {

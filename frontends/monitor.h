@@ -10,6 +10,7 @@
 //   info engine          the engine running the CPU, and whether KVM is open in this run
 //   info registers       RIP, RFLAGS, the general registers, CS/SS, CR0/CR3/CR4, EFER
 //   engine interp|kvm    move the running guest to that engine
+//   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
 //   quit                 end the run (as Ctrl-A X does)
 #pragma once
 #include <string>
@@ -36,6 +37,7 @@ class Monitor {
  private:
   std::string info_engine() const;
   std::string info_registers();
+  std::string examine(std::string_view addr, std::string_view count);
   std::string engine(std::string_view name);
 
   Pc& m_pc;

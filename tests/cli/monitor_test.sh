@@ -61,7 +61,7 @@ ASM
 case $CASE in
 monitor_commands)
     # Bytes typed in the monitor never reach the guest; Backspace edits; CR LF is one Enter.
-    feed "ab${A}cinfo engine"$'\r\n'"help"$'\n'"infx"$'\177'"o registers"$'\n'"foo bar"$'\n'"engine kvm"$'\n'"engine vax"$'\n'"engine interp"$'\n'"${A}c${A}hcd."
+    feed "ab${A}cinfo engine"$'\r\n'"help"$'\n'"infx"$'\177'"o registers"$'\n'"foo bar"$'\n'"engine kvm"$'\n'"engine vax"$'\n'"engine interp"$'\n'"x 100000 8"$'\n'"x 0x10000c"$'\n'"x zz"$'\n'"x fffffffffffffffe 4"$'\n'"${A}c${A}hcd."
     show
     [ $status -eq 0 ] || fail "exit status $status, expected 0"
     grep -qF "guest powered off" "$T/err" || fail "the guest did not power off"
@@ -78,7 +78,11 @@ monitor_commands)
     has "error: engine: expected interp or kvm, not 'vax'"
     has "engine: already running on interp"
     has "Ctrl-A C: switch between the guest console and the monitor"
-    [ "$(count '(retrovisor) ')" -eq 8 ] || fail "$(count '(retrovisor) ') prompts, expected 8 (one per Enter, one on entry)"
+    has "0000000000100000: 02 b0 ad 1b 00 00 01 00"      # the Multiboot header at 1 MiB
+    grep -qE '^000000000010000c: 00 00 10 00 00 00 10 00' "$T/out" || fail "x with the default count"
+    has "error: x: expected a hex address, not 'zz'"
+    has "fffffffffffffffe: -- -- 00 00"   # 32-bit mode, no paging: 0xFFFFFFFE-F unmapped, then the wrap to 0
+    [ "$(count '(retrovisor) ')" -eq 12 ] || fail "$(count '(retrovisor) ') prompts, expected 12 (one per Enter, one on entry)"
     ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.
