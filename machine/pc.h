@@ -141,6 +141,7 @@ class Pc {
   void kvm_take_state();         // KVM -> CpuState (the interpreter's turn)
   void kvm_give_state();         // CpuState -> KVM
   void serve_kvm_io(const struct KvmExit& x);
+  std::string kvm_stop_place();
   Nanos host_clock() const;
   void host_sleep(Nanos ns);
   bool poll_serial_input();     // false: the host asked to quit

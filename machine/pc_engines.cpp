@@ -194,6 +194,15 @@ void Pc::sync_cpu_state() {
   m_cpu.state() = copy;
 }
 
+// " at CS:RIP" of the instruction KVM stopped at, for messages (the CPU state synchronised).
+std::string Pc::kvm_stop_place() {
+  sync_cpu_state();
+  char where[48];
+  std::snprintf(where, sizeof where, " at %04x:%llx", m_cpu.state().seg[CS].sel,
+                static_cast<unsigned long long>(m_cpu.state().rip));
+  return where;
+}
+
 void Pc::serve_kvm_io(const KvmExit& x) {
   for (u32 i = 0; i < x.count; i++) {
     u8* p = x.data + static_cast<u64>(i) * x.size;
@@ -274,22 +283,12 @@ StopReason Pc::run_kvm_slice(RunResult& res, Nanos host_elapsed) {
         case KvmExit::Kind::IrqWindow:
         case KvmExit::Kind::Kicked:
           break;
-        case KvmExit::Kind::Shutdown: {
-          sync_cpu_state();
-          char where[80];
-          std::snprintf(where, sizeof where, "triple fault under KVM (shutdown) at %04x:%llx", m_cpu.state().seg[CS].sel,
-                        static_cast<unsigned long long>(m_cpu.state().rip));
-          m_kvm_triple = where;
+        case KvmExit::Kind::Shutdown:
+          m_kvm_triple = "triple fault under KVM (shutdown)" + kvm_stop_place();
           return StopReason::TripleFault;
-        }
-        case KvmExit::Kind::Failed: {
-          sync_cpu_state();
-          char where[64];
-          std::snprintf(where, sizeof where, " at %04x:%llx", m_cpu.state().seg[CS].sel,
-                        static_cast<unsigned long long>(m_cpu.state().rip));
-          m_engine_error = "KVM engine: " + x.error + where;
+        case KvmExit::Kind::Failed:
+          m_engine_error = "KVM engine: " + x.error + kvm_stop_place();
           return StopReason::Requested;
-        }
       }
     } catch (const std::exception& e) {
       m_engine_error = e.what();

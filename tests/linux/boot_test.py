@@ -158,6 +158,42 @@ class Session:
         return self.p.returncode
 
 
+def wait_for_shell(s, wait=None):
+    """Waits for the shell prompt; exits 77 (SKIP) if the run could not start because KVM
+    cannot be used here."""
+    try:
+        return (wait or (lambda: s.wait_for(b"/ # ")))()
+    except Ended as e:
+        if e.status == 2 and "KVM engine cannot be used" in e.err:
+            print(f"SKIP: KVM cannot be used here: {e.err.strip().splitlines()[-1]}")
+            sys.exit(SKIP_STATUS)
+        raise
+
+
+def run_checks(s, checks):
+    """Each (command, pattern): the command's output must match."""
+    for cmd, pattern in checks:
+        out = s.run(cmd)
+        if not re.search(pattern, out):
+            s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
+        print(f"ok: {cmd}")
+
+
+def power_off(s):
+    """`poweroff -f` must end the run with status 0 and the power-off message, and the
+    kernel log must be clean."""
+    s.send(b"poweroff -f\n")
+    status = s.finish()
+    check_log(s.log)
+    if status != 0:
+        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    if b"guest powered off" not in s.err:
+        fail(f"no power-off message: {s.stderr_text()}", s.log)
+
+
+SKIP_STATUS = 77        # tests/linux/CMakeLists.txt: SKIP_RETURN_CODE
+
+
 def interactive(retro, guest, kernel):
     s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio"))
     try:
@@ -170,24 +206,13 @@ def interactive(retro, guest, kernel):
             ("ls /", r"\bproc\b[\s\S]*\bsys\b|\bsys\b[\s\S]*\bproc\b"),
             ("dmesg", r"Linux version 6\.1\.0"),
         ]
-        for cmd, pattern in checks:
-            out = s.run(cmd)
-            if not re.search(pattern, out):
-                s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
-            print(f"ok: {cmd}")
+        run_checks(s, checks)
     except (TimeoutError, Ended) as e:
         s.fail(str(e))
-    s.send(b"poweroff -f\n")
-    status = s.finish()
-    check_log(s.log)
-    if status != 0:
-        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
-    if b"guest powered off" not in s.err:
-        fail(f"no power-off message: {s.stderr_text()}", s.log)
+    power_off(s)
     print("ok: poweroff ended the run with status 0")
 
 
-SKIP_STATUS = 77        # tests/linux/CMakeLists.txt: SKIP_RETURN_CODE
 KVM_CMD_TIMEOUT_S = 300  # one shell command under this machine's KVM (emulated in software)
 
 
@@ -229,13 +254,7 @@ def switch(retro, guest, kernel):
             print(f"--- the monitor did not answer: {e}")
 
     try:
-        try:
-            timed("boot to the shell prompt (interp)", s.wait_for, b"/ # ")
-        except Ended as e:
-            if e.status == 2 and "KVM" in e.err:
-                print(f"SKIP: KVM cannot be used here: {e.err.strip().splitlines()[-1]}")
-                sys.exit(SKIP_STATUS)
-            raise
+        wait_for_shell(s, lambda: timed("boot to the shell prompt (interp)", s.wait_for, b"/ # "))
         engine_is("interp")
         expect(timed("`echo interp-$((6*7))` (interp)", s.run, "echo interp-$((6*7))"), r"interp-42", "echo")
         # Linux uses x87/SSE (the FPU set-up, every user program): a KVM that fails the
@@ -274,11 +293,7 @@ def switch(retro, guest, kernel):
     except (TimeoutError, Ended) as e:
         diagnose()
         s.fail(str(e))
-    s.send(b"poweroff -f\n")
-    status = s.finish()
-    check_log(s.log)
-    if status != 0:
-        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    power_off(s)
     m = re.search(r"engine_switches=(\d+) kvm_s=([0-9.]+) kvm_exits=(\d+)", s.stderr_text())
     if not m or m.group(1) != "2":
         fail(f"--stats does not report 2 engine switches: {s.stderr_text()}", s.log)
@@ -318,31 +333,17 @@ def early_switch(retro, guest, kernel):
         "--switch-engine-at", "5000000:kvm", "--switch-engine-after", "3:interp"]
     s = Session(args)
     try:
-        try:
-            s.wait_for(b"/ # ")
-        except Ended as e:
-            if e.status == 2 and "KVM engine cannot be used" in e.err:
-                print(f"SKIP: KVM cannot be used here: {e.err.strip().splitlines()[-1]}")
-                sys.exit(SKIP_STATUS)
-            raise
+        wait_for_shell(s)
         checks = [
             ("uname -r", r"6\.1\.0-\d+-amd64"),
             ("cat /proc/interrupts", r"LOC:\s+\d+"),
             ("dmesg | grep -e 'Linux version' -e 'tsc: Detected'", r"Linux version 6\.1\.0[\s\S]*tsc: Detected"),
             ("echo $((6*7))-after-kvm", r"42-after-kvm"),
         ]
-        for cmd, pattern in checks:
-            out = s.run(cmd)
-            if not re.search(pattern, out):
-                s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
-            print(f"ok: {cmd}")
+        run_checks(s, checks)
     except (TimeoutError, Ended) as e:
         s.fail(str(e))
-    s.send(b"poweroff -f\n")
-    status = s.finish()
-    check_log(s.log)
-    if status != 0:
-        fail(f"exit status {status} after poweroff, expected 0: {s.stderr_text()}", s.log)
+    power_off(s)
     m = re.search(r"engine_switches=(\d+) kvm_s=([0-9.]+) kvm_exits=(\d+)", s.stderr_text())
     if not m or int(m.group(1)) != 2 or float(m.group(2)) <= 0:
         fail(f"--stats does not report 2 engine switches and time under KVM: {s.stderr_text()}", s.log)
