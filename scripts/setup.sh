@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build ccache g++ nasm pkg-config libcapstone-dev
-          libboost-program-options-dev libgtest-dev zlib1g-dev python3 xz-utils gdb)
+          libboost-program-options-dev libgtest-dev libzstd-dev zstd zlib1g-dev python3 xz-utils gdb)
 if [ "${1:-}" = "--bench" ]; then
     packages+=(qemu-system-x86 bochs bochs-term bochsbios vgabios busybox-static cpio gcc libc6-dev)
 elif [ $# -gt 0 ]; then

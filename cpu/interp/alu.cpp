@@ -516,8 +516,10 @@ Threaded specialize_alu(const DecodedInsn& d, CpuMode mode) {
 
 
 
+// Internal linkage: every handler file has its own register_all (one shared name with
+// external linkage would be an ODR violation, and a non-inlining build keeps one copy).
 template <class Set>
-void register_all(Set set) {
+static void register_all(Set set) {
 #define RV_ALU_SET(N, Op)                                                  \
   RV_SET(N##_Eb_Gb, (exec_ALU_E_G<Op, 1>));                               \
   RV_SET(N##_Ev_Gv, (Sized<EG, Op>::run));                                \

@@ -211,8 +211,10 @@ Threaded specialize_control(const DecodedInsn& d) {
 }
 
 
+// Internal linkage: every handler file has its own register_all (one shared name with
+// external linkage would be an ODR violation, and a non-inlining build keeps one copy).
 template <class Set>
-void register_all(Set set) {
+static void register_all(Set set) {
   RV_SET(JMP_Jb, exec_JMP_J);
   RV_SET(JMP_Jz, exec_JMP_J);
   RV_SET(JCC_Jb, exec_JCC);

@@ -238,8 +238,10 @@ void exec_XRSTOR_M(Cpu& c, const DecodedInsn& d) {
   }
 }
 
+// Internal linkage: every handler file has its own register_all (one shared name with
+// external linkage would be an ODR violation, and a non-inlining build keeps one copy).
 template <class Set>
-void register_all(Set set) {
+static void register_all(Set set) {
   RV_SET(FXSAVE_M, exec_FXSAVE_M);
   RV_SET(FXRSTOR_M, exec_FXRSTOR_M);
   RV_SET(LDMXCSR_Md, exec_LDMXCSR_Md);

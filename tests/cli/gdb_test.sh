@@ -10,7 +10,8 @@ RV=$1 NASM=$2
 T=$(mktemp -d)
 trap 'kill $rvpid 2>/dev/null; rm -rf "$T"' EXIT
 fail() { echo "FAIL [gdb]: $*"; echo "--- gdb:"; cat "$T/gdb.out" 2>/dev/null; echo "--- retrovisor:"; cat "$T/rv.err" 2>/dev/null; exit 1; }
-command -v gdb >/dev/null || fail "gdb is not installed (scripts/setup.sh installs it)"
+# gdb is installed by scripts/setup.sh; a host without it skips (77), saying so.
+command -v gdb >/dev/null || { echo "SKIP: gdb is not installed (scripts/setup.sh installs it)"; exit 77; }
 
 cat >"$T/k.asm" <<'ASM'
 bits 32

@@ -7,6 +7,8 @@
 
 namespace rv::oracle {
 
+bool g_native_compat32 = true;
+
 // ---- random numbers ----
 
 static u64 splitmix(u64& x) {
@@ -188,7 +190,8 @@ Mem Gen::mem(unsigned size, unsigned align, bool allow_rip) {
     u32 k = size > 1 ? 1 + rng.below(size - 1) : rng.below(2);
     u32 how = rng.below(10);
     if (l64 && how < 3) noncanon = 1ull << 47;
-    else if (how < 5) target = kRoBase + rng.below(kPage - size + 1);   // reads work, writes #PF
+    else if (how < 5 || (ac_maybe && size >= 16))   // (a 16-byte operand across a page edge is misaligned: see above)
+      target = kRoBase + (ac_maybe && size >= 16 ? rng.below((kPage - size) / 16 + 1) * 16 : rng.below(kPage - size + 1));   // reads work, writes #PF
     else target = how < 8 ? kDataBase + kPage - k : kDataBase - (k ? k : 1);
   }
   Mem m;
@@ -437,6 +440,42 @@ std::vector<u8> initial_fpu(Rng& setup, Gen& g) {
 
 // ---- programs ----
 
+namespace {
+
+// A small pool of floating-point bit patterns for the pages (frozen with fill_pages): zeros,
+// ones, infinities, quiet and signalling NaNs, denormal and normal limits, as doubles and as
+// pairs of floats.
+constexpr u64 kPageFp[] = {
+    0x0000000000000000ull, 0x8000000000000000ull, 0x3FF0000000000000ull, 0xBFF0000000000000ull,
+    0x7FF0000000000000ull, 0xFFF0000000000000ull, 0x7FF8000000000000ull, 0xFFF8000000000000ull,
+    0x7FF0000000000001ull, 0x7FF4000000000000ull, 0x0000000000000001ull, 0x800FFFFFFFFFFFFFull,
+    0x0010000000000000ull, 0x7FEFFFFFFFFFFFFFull, 0x41E0000000000000ull, 0xC1E0000000000000ull,
+    0x43E0000000000000ull, 0x3FE0000000000000ull, 0x4330000000000000ull, 0x3CB0000000000000ull,
+    0x3F8000007F800000ull, 0xFF8000007FC00000ull, 0x7FA0000000000001ull, 0x00800000007FFFFFull,
+    0x4F0000004EFFFFFFull, 0xCF000000BF000000ull, 0x3F0000003FC00000ull, 0x80000000FFC00001ull};
+
+}  // namespace
+
+// Frozen (see generator.h).
+void fill_pages(u64 page_seed, std::vector<u8>& data, std::vector<u8>& stack) {
+  data.assign(kPage, 0);
+  stack.assign(kPage, 0);
+  Rng r(page_seed);
+  constexpr unsigned kPool = sizeof kPageFp / sizeof kPageFp[0];
+  for (unsigned i = 0; i < kPage; i += 8) {
+    u64 v = r.next(), w = r.next();
+    unsigned k = r.below(100);
+    if (k < 10) v = 0;
+    else if (k < 45) {   // FP operands: a hard case, sometimes one ulp off it
+      v = kPageFp[r.below(kPool)];
+      if (r.chance(20)) v ^= r.below(4);
+    }
+    std::memcpy(&data[i], &v, 8);
+    std::memcpy(&stack[i], &w, 8);
+  }
+}
+
+
 Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
                  unsigned fault_percent, bool cpl3) {
   Program p;
@@ -449,15 +488,10 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
   for (u64& r : p.gpr) r = g.value(8);
   p.gpr[4] = kStackTop;
   p.rflags = 0x202 | (setup.next() & kArith6) | (setup.chance(20) ? kFlagDF : 0);
-  p.data.resize(kPage);
-  p.stack.resize(kPage);
-  for (unsigned i = 0; i < kPage; i += 8) {
-    u64 v = setup.next(), w = setup.next();
-    if (setup.chance(10)) v = 0;
-    else if (setup.chance(40)) v = fp_hard64(setup);   // FP operands: the hard cases
-    std::memcpy(&p.data[i], &v, 8);
-    std::memcpy(&p.stack[i], &w, 8);
-  }
+  // The pages come from their own seed through a frozen function, so that the recorded
+  // corpus can store the seed instead of 8 KiB of page contents (corpus.h).
+  p.page_seed = setup.next();
+  fill_pages(p.page_seed, p.data, p.stack);
   p.fpu = initial_fpu(setup, g);
   for (unsigned i = 0; i < n; i++) {
     g.item_index = i;
@@ -501,6 +535,7 @@ Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enable
 bool layout(const Program& p, size_t first, size_t last, Case& out) {
   out.seed = p.seed;
   out.mode = p.mode;
+  out.page_seed = p.page_seed;
   out.gpr = p.gpr;
   out.rflags = p.rflags;
   out.data = p.data;

@@ -38,6 +38,10 @@ u64 mix_seed(u64 a, u64 b);
 enum Feature : u32 { kFeatNone = 0, kFeatLzcnt = 1, kFeatPopcnt = 2, kFeatMovbe = 4, kFeatBmi1 = 8, kFeatCx16 = 16,
                      kFeatSse3 = 32, kFeatSsse3 = 64, kFeatSse41 = 128, kFeatSse42 = 256 };
 u32 host_features();
+// Whether the host runs 32-bit code natively (NativeRunner::probe; false also with
+// RV_ORACLE_NO_COMPAT32=1): without it no template emits a 64-bit sequence that far-jumps to
+// 32-bit code.
+extern bool g_native_compat32;
 
 class Gen;
 struct Template {
@@ -81,10 +85,17 @@ struct Program {
   std::vector<Item> items;
   std::array<u64, 16> gpr{};
   u64 rflags = 0x202;
+  u64 page_seed = 0;        // data and stack come from fill_pages(page_seed) (corpus.h)
   std::vector<u8> data, stack;
   std::vector<u8> fpu;      // FXSAVE image
   std::vector<u8> tail;     // bytes at kTailAddr
 };
+
+// The start contents of the data and stack pages from a seed. Frozen: the recorded corpus
+// (corpus.h) stores the seed, not the pages, so changing this function means recording the
+// corpus again on a host with compatibility mode (each entry keeps a hash of its start
+// pages, so a load after such a change fails and says so).
+void fill_pages(u64 page_seed, std::vector<u8>& data, std::vector<u8>& stack);
 
 // Generates the program for `seed` from the enabled templates (deterministic).
 Program generate(u64 seed, Mode mode, const std::vector<const Template*>& enabled, unsigned max_items,
@@ -142,6 +153,7 @@ class Gen {
   void effect(u64 defined, u64 undefined) { undef = (undef & ~defined) | undefined; undef_any |= undef; }
   u64 undef_any = 0;               // every flag undefined at some point inside the current item
   std::vector<u8> tail = std::vector<u8>(16, 0xCC);   // bytes at kTailAddr
+  u64 tail_start = 0;              // where the instruction placed in the tail starts (0: none yet)
   // A forward jump: emit the instruction with a zero rel field, then call this.
   void jump_fixup(Fixup::Kind kind, unsigned field_size, int items_ahead = -1);
   int pick_target();               // an item index > item_index, or n_items (the end)

@@ -5,9 +5,12 @@
 #include <sys/mman.h>
 #include <asm/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -193,6 +196,67 @@ Snapshot NativeRunner::run(const Case& c) {
   s.data.assign(at(kDataBase), at(kDataBase) + kPage);
   s.stack.assign(at(kStackBase), at(kStackBase) + kPage);
   return s;
+}
+
+NativeRunner::Probe NativeRunner::probe() {
+  struct Result { int vector; u64 rip, error, rax; char note[96]; };
+  Result res[2] = {};
+  int fds[2];
+  Probe p;
+  if (pipe(fds) != 0) { p.why64 = p.why32 = "pipe() failed"; return p; }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    install_handlers();
+    for (int m = 0; m < 2; m++) {
+      Case c;
+      c.mode = m ? Mode::Compat32 : Mode::Long64;
+      c.code = m ? std::vector<u8>{0x83, 0xC0, 0x01} : std::vector<u8>{0x48, 0x83, 0xC0, 0x01};
+      c.gpr[0] = 41;
+      c.gpr[4] = kStackTop;
+      c.data.assign(kPage, 0);
+      c.stack.assign(kPage, 0);
+      c.fpu.assign(512, 0);
+      c.fpu[0] = 0x7F; c.fpu[1] = 0x03;       // FCW 037F
+      c.fpu[24] = 0x80; c.fpu[25] = 0x1F;     // MXCSR 1F80
+      Snapshot s = run(c);
+      res[m].vector = s.vector;
+      res[m].rip = s.fault_rip;
+      res[m].error = s.error;
+      res[m].rax = s.gpr[0];
+      std::snprintf(res[m].note, sizeof res[m].note, "%s", s.note.c_str());
+    }
+    ssize_t w = write(fds[1], res, sizeof res);
+    _exit(w == static_cast<ssize_t>(sizeof res) ? 0 : 1);
+  }
+  close(fds[1]);
+  size_t got = 0;
+  while (got < sizeof res) {
+    ssize_t r = read(fds[0], reinterpret_cast<char*>(res) + got, sizeof res - got);
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  close(fds[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (got != sizeof res) {
+    p.why64 = p.why32 = std::string("the probe process died (") + (WIFSIGNALED(st) ? "signal " + std::to_string(WTERMSIG(st)) : "status " + std::to_string(WEXITSTATUS(st))) + ")";
+    return p;
+  }
+  auto judge = [](const Result& r, bool compat, std::string& why) {
+    char buf[160];
+    if (r.note[0]) { why = r.note; return false; }
+    if (r.vector < 0 && r.rax == 42) return true;
+    if (r.vector < 0) std::snprintf(buf, sizeof buf, "ADD EAX, 1 gave EAX=%#" PRIx64 ", not 42", r.rax);
+    else if (compat && r.vector == 13 && r.rip >= kPro32 && r.rip < kPro32 + 0x200)
+      std::snprintf(buf, sizeof buf, "far JMP to 0x%02x raises #GP(0x%" PRIx64 ")", kUserCs32, r.error);
+    else std::snprintf(buf, sizeof buf, "ADD EAX, 1 raised vector %d (error 0x%" PRIx64 ") at %#" PRIx64, r.vector, r.error, r.rip);
+    why = buf;
+    return false;
+  };
+  p.ok64 = judge(res[0], false, p.why64);
+  p.compat32 = judge(res[1], true, p.why32);
+  return p;
 }
 
 }  // namespace rv::oracle

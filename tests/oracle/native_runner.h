@@ -8,6 +8,8 @@
 // signal stack; the handler records the vector (ucontext TRAPNO) and registers and
 // siglongjmps back. Meant to run in a forked worker: a real crash only kills the worker.
 #pragma once
+#include <string>
+
 #include "tests/oracle/oracle.h"
 
 namespace rv::oracle {
@@ -20,6 +22,15 @@ class NativeRunner {
   // Installs the signal handlers and the alternate stack (in the worker).
   static void install_handlers();
   static Snapshot run(const Case& c);
+
+  // What this host can run, found once by running two tiny sequences (ADD EAX, 1) in a forked
+  // child: 64-bit code, and 32-bit code through the far JMP to selector 0x23 (some kernels
+  // refuse compatibility mode to processes). Call after map_pages().
+  struct Probe {
+    bool ok64 = false, compat32 = false;
+    std::string why64, why32;   // what went wrong, when not ok
+  };
+  static Probe probe();
 };
 
 }  // namespace rv::oracle

@@ -90,6 +90,7 @@ struct Case {
   std::vector<u8> code;                 // the sequence (placed at kSeqAddr)
   std::array<u64, 16> gpr{};
   u64 rflags = 0x202;
+  u64 page_seed = 0;                    // the pages' seed (fill_pages in corpus.h)
   std::vector<u8> data, stack;          // initial page contents
   std::vector<u8> fpu;                  // initial x87/SSE state, FXSAVE layout (512 bytes)
   std::vector<u8> tail;                 // 16 bytes at kTailAddr (INT3s unless a template sets them)

@@ -63,7 +63,12 @@ void mem_diff(std::string& out, const char* what, u64 base, const std::vector<u8
 //     inaccessible to the sequence;
 //   empty x87 registers (native tag 0): their contents are not architectural until an MMX
 //     instruction marks them valid again, and then they are compared.
-void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::vector<u8>& i, unsigned fsw_undef) {
+//   after an MMX instruction that faults (#PF, #GP, #AC on its memory operand), vendors
+//     differ on whether it had already made the x87-to-MMX transition (TOP = 0, every tag
+//     valid): Intel has, AMD has not. Then TOP and the tag word are not compared, and the
+//     registers valid in both runs are compared by physical register instead of stack slot.
+void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::vector<u8>& i, unsigned fsw_undef,
+              bool mmx_fault) {
   if (n.size() != 512 || i.size() != 512) {
     if (n.size() != i.size()) out += "  fpu: state missing in one run\n";
     return;
@@ -72,16 +77,19 @@ void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::
   auto u32at = [](const std::vector<u8>& v, size_t o) { u32 x; std::memcpy(&x, &v[o], 4); return x; };
   if (u16at(n, 0) != u16at(i, 0)) out += fmt("  fcw: native %04x interp %04x\n", u16at(n, 0), u16at(i, 0));
   unsigned fsw_mask = 0xFFFF & ~fsw_undef;   // condition codes the SDM leaves undefined
+  if (mmx_fault) fsw_mask &= ~0x3800u;       // TOP
   if ((u16at(n, 2) & fsw_mask) != (u16at(i, 2) & fsw_mask))
     out += fmt("  fsw: native %04x interp %04x (undefined bits %04x not compared)\n", u16at(n, 2), u16at(i, 2), fsw_undef);
-  if (n[4] != i[4]) out += fmt("  ftw (abridged): native %02x interp %02x\n", n[4], i[4]);
+  if (n[4] != i[4] && !mmx_fault) out += fmt("  ftw (abridged): native %02x interp %02x\n", n[4], i[4]);
   if (u32at(n, 24) != u32at(i, 24)) out += fmt("  mxcsr: native %08x interp %08x\n", u32at(n, 24), u32at(i, 24));
-  unsigned top = (u16at(n, 2) >> 11) & 7;
+  unsigned top = (u16at(n, 2) >> 11) & 7, itop = mmx_fault ? (u16at(i, 2) >> 11) & 7 : top;
   for (unsigned r = 0; r < 8; r++) {
-    if (!(n[4] & (1u << ((top + r) & 7)))) continue;   // empty in the native run
-    if (std::memcmp(&n[32 + 16 * r], &i[32 + 16 * r], 10) == 0) continue;
+    unsigned phys = (top + r) & 7, ir = (phys - itop) & 7;   // the interpreter's slot of that register
+    if (!(n[4] & (1u << phys))) continue;   // empty in the native run
+    if (mmx_fault && !(i[4] & (1u << phys))) continue;
+    if (std::memcmp(&n[32 + 16 * r], &i[32 + 16 * ir], 10) == 0) continue;
     std::string a, b;
-    for (int k = 9; k >= 0; k--) { a += fmt("%02x", n[32 + 16 * r + k]); b += fmt("%02x", i[32 + 16 * r + k]); }
+    for (int k = 9; k >= 0; k--) { a += fmt("%02x", n[32 + 16 * r + k]); b += fmt("%02x", i[32 + 16 * ir + k]); }
     out += fmt("  st%u: native %s interp %s\n", r, a.c_str(), b.c_str());
   }
   for (unsigned x = 0; x < (mode == Mode::Long64 ? 16u : 8u); x++) {
@@ -90,6 +98,48 @@ void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::
     for (int k = 15; k >= 0; k--) { a += fmt("%02x", n[160 + 16 * x + k]); b += fmt("%02x", i[160 + 16 * x + k]); }
     out += fmt("  xmm%u: native %s interp %s\n", x, a.c_str(), b.c_str());
   }
+}
+
+// Whether the instruction at `rip` (in the sequence) has an MMX register operand.
+bool faults_in_mmx(const Case& c, u64 rip) {
+  if (rip < kSeqAddr || rip >= kSeqAddr + c.code.size()) return false;
+  csh h;
+  if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return false;
+  cs_insn* insn = nullptr;
+  size_t off = rip - kSeqAddr;
+  bool mmx = false;
+  if (cs_disasm(h, c.code.data() + off, c.code.size() - off, rip, 1, &insn) == 1) {
+    const char* s = insn[0].op_str;
+    for (const char* p = std::strstr(s, "mm"); p && !mmx; p = std::strstr(p + 1, "mm"))
+      mmx = (p == s || p[-1] != 'x') && p[2] >= '0' && p[2] <= '7';
+    cs_free(insn, 1);
+  }
+  cs_close(&h);
+  return mmx;
+}
+
+// The operand size of a multi-part x87/FXSAVE store at `rip`, or 0. Such a store that
+// faults part-way (#PF at a page edge) may already have written the bytes below the edge:
+// this Intel host's FBSTP does, AMD's does not, and the SDM promises neither; those bytes of
+// the operand are not compared.
+unsigned multipart_store_size(const Case& c, u64 rip) {
+  if (rip < kSeqAddr || rip >= kSeqAddr + c.code.size()) return 0;
+  csh h;
+  if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return 0;
+  cs_insn* insn = nullptr;
+  size_t off = rip - kSeqAddr;
+  unsigned size = 0;
+  if (cs_disasm(h, c.code.data() + off, c.code.size() - off, rip, 1, &insn) == 1) {
+    std::string m = insn[0].mnemonic, ops = insn[0].op_str;
+    bool m80 = ops.find("xword") != std::string::npos || ops.find("tbyte") != std::string::npos;
+    if (m == "fbstp" || (m == "fstp" && m80)) size = 10;
+    else if (m == "fnstenv" || m == "fstenv") size = 28;
+    else if (m == "fnsave" || m == "fsave") size = 108;
+    else if (m == "fxsave" || m == "fxsave64") size = 512;
+    cs_free(insn, 1);
+  }
+  cs_close(&h);
+  return size;
 }
 
 }  // namespace
@@ -144,8 +194,20 @@ std::string compare(const Case& c, const Snapshot& n, const Snapshot& i) {
                n.rflags & fm, i.rflags & fm, flag_names((n.rflags ^ i.rflags) & fm, a),
                flag_names(undef, u));
   }
-  fpu_diff(out, c.mode, n.fpu, i.fpu, static_cast<unsigned>((undef & kFccAll) >> kFccShift));
-  mem_diff(out, "data", kDataBase, n.data, i.data);
+  fpu_diff(out, c.mode, n.fpu, i.fpu, static_cast<unsigned>((undef & kFccAll) >> kFccShift),
+           n.vector >= 0 && faults_in_mmx(c, n.fault_rip & wmask));
+  if (n.vector == 14 && (n.error & 2) && n.cr2 > kDataBase && n.cr2 <= kDataBase + kPage && n.data.size() == kPage &&
+      i.data.size() == kPage) {
+    if (unsigned size = multipart_store_size(c, n.fault_rip & wmask)) {
+      std::vector<u8> nd = n.data;
+      for (u64 a = n.cr2 > kDataBase + size ? n.cr2 - size : kDataBase; a < n.cr2; a++) nd[a - kDataBase] = i.data[a - kDataBase];
+      mem_diff(out, "data", kDataBase, nd, i.data);
+    } else {
+      mem_diff(out, "data", kDataBase, n.data, i.data);
+    }
+  } else {
+    mem_diff(out, "data", kDataBase, n.data, i.data);
+  }
   if (n.vector >= 0 && n.stack.size() == kPage && i.stack.size() == kPage) {
     // A multi-store instruction that faults part-way (PUSHA, ENTER, far CALL) may have done
     // some of its stores; it is restarted, so the bytes just below RSP are not compared.

@@ -70,7 +70,9 @@ void other_mode_code(Asm& o, Gen& g, u8 r) {
 void far_transfer(Gen& g) {
   u16 same = g.l64 ? kCs64 : kCs32, other = g.l64 ? kCs32 : kCs64;
   u64 m = kDataBase + g.rng.below(kPage - 16);
-  switch (g.rng.below(4)) {
+  // To the other mode and back needs compatibility mode natively: not on hosts without it
+  // (such cases come from the recorded corpus there, corpus.h).
+  switch (g.rng.below(g_native_compat32 ? 4 : 3)) {
     case 0: {   // PUSH CS; PUSH target; RETF (REX.W in 64-bit mode: the pushes are 8 bytes)
       g.a.raw({0x6A, static_cast<u8>(same), 0x68, 0, 0, 0, 0});
       g.jump_fixup(Fixup::Abs32, 4);
@@ -156,6 +158,13 @@ void loop(Gen& g) {
 // instruction fetch from the unmapped next page must raise #PF with CR2 = 0x10002000 and
 // RIP = the instruction start (or the page start), after the complete instruction ran.
 void fetch(Gen& g) {
+  // One tail per program: a second fetch item goes to the instruction the first one placed
+  // (else it would rewrite the tail under the first one's jump).
+  if (g.tail_start) {
+    g.a.plain(4, {0x68}, 4, g.tail_start);
+    g.a.byte(0xC3);
+    return;
+  }
   std::vector<u8> insn;
   switch (g.rng.below(5)) {
     case 0: insn = {0x90}; break;
@@ -170,6 +179,7 @@ void fetch(Gen& g) {
   g.tail.assign(16, 0xCC);
   for (u32 b = 0; b < k; b++) g.tail[16 - k + b] = insn[b];
   u64 start = kTailAddr + 16 - k;
+  g.tail_start = start;
   g.a.plain(4, {0x68}, 4, start);   // PUSH start; RET
   g.a.byte(0xC3);
 }

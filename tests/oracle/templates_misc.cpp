@@ -115,6 +115,10 @@ void string_op(Gen& g) {
   if (p.rep) g.set_reg(kRCX, count);
   g.a.plain(size, {static_cast<u8>(kOpc[kind] + (size == 1 ? 0 : 1))}, 0, 0, p);
   if (cmp && (!p.rep || count != 0)) g.effect(kArith6, 0);
+  // A fault in the middle of REPE/REPNE CMPS/SCAS: Intel reports the arithmetic flags as
+  // before the instruction, AMD as after the last completed iteration (the SDM does not
+  // say), so they are not compared at a fault inside this item.
+  if (cmp && p.rep) g.undef_any |= kArith6;
 }
 
 void jumps(Gen& g) {
@@ -323,10 +327,21 @@ void segs(Gen& g) {
       break;
     }
     case 3: {   // PUSH/POP Sreg
-      if (g.l64) { g.a.raw({0x0F, static_cast<u8>(g.rng.chance(50) ? 0xA0 : 0xA8)}); break; }   // PUSH FS/GS
+      // Vendors differ (SDM Vol.2 PUSH): with a 32- or 64-bit operand size a segment register
+      // is pushed zero-extended (AMD) or with a 16-bit move that leaves the rest of the slot
+      // as it was (recent Intel). Zero the slot first (MOV [rSP-size], 0: the same address,
+      // so it faults where the push would), so that both give the same bytes.
+      unsigned slot = g.l64 ? 8 : 4;
+      auto zero_slot = [&] {
+        Mem m;
+        m.base = kRSP;
+        m.disp = -static_cast<i32>(slot);
+        g.a.modrm(slot, {0xC7}, 0, false, RM::m(m), 4, 0);
+      };
+      if (g.l64) { zero_slot(); g.a.raw({0x0F, static_cast<u8>(g.rng.chance(50) ? 0xA0 : 0xA8)}); break; }   // PUSH FS/GS
       static const u8 kPush[] = {0x06, 0x0E, 0x16, 0x1E};
       static const u8 kPop[] = {0x07, 0x17, 0x1F};
-      if (g.rng.chance(50)) g.a.byte(g.rng.pick(kPush));
+      if (g.rng.chance(50)) { zero_slot(); g.a.byte(g.rng.pick(kPush)); }
       else { g.a.raw({0x68}); g.a.imm(g.rng.pick(kSel), 4); g.a.byte(g.rng.pick(kPop)); }
       break;
     }

@@ -223,8 +223,22 @@ TEST(X87, NmUdAndPointers) {
   EXPECT_EQ(g.fdp(), kData + 0x10);
 }
 
+// Whether the host's x87 records FOP for an instruction without an unmasked exception. AMD's
+// does; recent Intel CPUs store 0 there (FOP is "deprecated": kept only for unmasked
+// exceptions), so the host cannot judge FOP on them and it is vendor-specific state.
+bool host_records_fop() {
+  Data d{};
+  put<u16>(d, 0, 0x037F);
+  const Bytes code = cat({R(0xD9, 0xE8), R(0xD9, 0xE8), R(0xDE, 0xC1), M(0xD9, 6, 0x40)});   // fld1 fld1 faddp fnstenv
+  Image hi = initial_image();
+  HostExec host;
+  host.run(code, hi, d.data());
+  return x87::rd16(d.data() + 0x50 + 18) != 0;
+}
+
 // Which instructions record FOP: compared with the host through FNSTENV's FOP field.
 TEST(X87, FopRecordedLikeTheHost) {
+  if (!host_records_fop()) GTEST_SKIP() << "this host's x87 stores FOP = 0 without an unmasked exception (Intel's FOP deprecation): it cannot judge FOP";
   const Bytes ops[] = {R(0xD9, 0xD0), R(0xD9, 0xF7), R(0xD9, 0xF6), R(0xDD, 0xC1), R(0xDF, 0xC1), R(0xD9, 0xC9),
                        M(0xD9, 5, D(0x00)), R(0xDB, 0xE2), M(0xD9, 7, D(0x08)), M(0xDD, 7, D(0x08)), R(0xDF, 0xE0)};
   for (const Bytes& op : ops) {
@@ -363,9 +377,10 @@ TEST(X87, EnvironmentAndSaveImages) {
       e.run_code(code, initial_image(), gd.data());
       ASSERT_EQ(e.vector, -1);
       const unsigned base = 0x50, env = b16 ? 14 : 28, n = env + (kind ? 80 : 0);
+      const bool fop = host_records_fop();   // else FOP (bytes 18-19 of the 32-bit image) is not compared
       for (unsigned i = 0; i < n; i++) {
         const bool pointer = b16 ? (i >= 6) && i < 14 : (i >= 12 && i < 16) || (i >= 16 && i < 18) || (i >= 20 && i < 26);
-        if (pointer) continue;
+        if (pointer || (!b16 && !fop && (i == 18 || i == 19))) continue;
         EXPECT_EQ(host_d[base + i], gd[base + i]) << "byte " << i << (b16 ? " 16-bit" : " 32-bit") << " kind " << kind;
       }
       // Our pointers: FIP = the FCOM (last non-control insn), FDP = the FLD m80 operand.
