@@ -625,6 +625,11 @@ StopReason Cpu::run(u64 max_insns) {
       }
       m_block_abort = false;
       m_stop_at = end;
+      // An interrupt shadow (STI, MOV SS, POP SS) with an event pending: run only the
+      // shadowed instruction, so the event is taken right after it (STI; NOP; CLI takes it
+      // after the NOP) as when single-stepping.
+      if (RV_UNLIKELY(m_s.int_shadow_until > m_s.icount && (m_intr || m_s.nmi_pending)))
+        m_stop_at = std::min(end, m_s.int_shadow_until);
       // Chained execution: block after block until something needs the outer loop's
       // attention (end_block() from a handler, the budget, or a deliverable interrupt).
       // Linked blocks follow each other inside chain_sentinel; here the links are made.

@@ -125,14 +125,21 @@ class Cpu {
       m_stop_at = std::min(m_stop_at, m_budget_end);
     }
   }
-  void set_intr(bool level) { m_intr = level; }          // INTR pin (from the PIC/APIC)
+  // INTR pin (from the PIC/APIC). A rising edge during a block (an MMIO write that sends a
+  // self-IPI, lowers the TPR or EOIs with another vector pending) ends the block after the
+  // current instruction, so the interrupt is recognised at the same instruction boundary
+  // whether the CPU runs blocks, single-steps or traces (DESIGN.md decision 7).
+  void set_intr(bool level) {
+    if (level && !m_intr) abort_block();
+    m_intr = level;
+  }
   bool intr() const { return m_intr; }
   // Delivers an event another engine had accepted but not delivered when it handed the CPU
   // over (machine/kvm.h): an exception (with the #DF/triple-fault rules) or, with
   // `external`, a hardware interrupt or NMI.
   void inject_event(u8 vector, bool has_error, u32 error, bool external);
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
-  void raise_nmi() { m_s.nmi_pending = true; }
+  void raise_nmi() { m_s.nmi_pending = true; abort_block(); }   // recognised after this instruction
   void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }
   void set_platform(CpuPlatform* p) { m_platform = p; }
   CpuPlatform* platform() const { return m_platform; }

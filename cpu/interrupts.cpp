@@ -58,6 +58,12 @@ Segment load_inner_ss(Cpu& cpu, u16 ss_sel, u8 new_cpl, u32 ext) {
 
 void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, bool external) {
   (void)external;
+  // A delivery (exception, external interrupt, NMI) advances the instruction count, and so
+  // the budget and virtual time, by one, as the hardware's clock runs on while it delivers:
+  // a guest whose handler faults on its first instruction (a fault storm) still reaches
+  // --max-insns and the next device deadline. INT n, INT3, INTO and INT1 are instructions
+  // and count as such (once, when they retire).
+  if (!software) m_s.icount++;
   end_block();
   m_s.halted = false;
   // Fault-class exceptions push RF=1 (SDM Vol.3A §17.3.1.1), so the IRET back to the faulting

@@ -114,7 +114,8 @@ struct CpuState {
   bool halted = false;
   bool nmi_pending = false;
   u64 int_shadow_until = 0;   // interrupts inhibited while icount < this (STI, MOV SS, POP SS)
-  u64 icount = 0;             // retired instructions (REP iterations count one each)
+  u64 icount = 0;             // retired instructions (REP iterations count one each) plus
+                              // event deliveries (one each: exceptions, interrupts, NMIs)
 
   bool operator==(const CpuState&) const = default;
 };

@@ -6,7 +6,7 @@
 
 namespace rv {
 
-FileSink::FileSink(const std::string& path) : m_file(std::fopen(path.c_str(), "wb")), m_owned(true) {
+FileSink::FileSink(const std::string& path) : m_file(std::fopen(path.c_str(), "wb")), m_owned(true), m_name("'" + path + "'") {
   if (!m_file) throw std::runtime_error("cannot open '" + path + "' for writing: " + std::strerror(errno));
 }
 
@@ -15,11 +15,21 @@ FileSink::~FileSink() {
   if (m_owned && m_file) std::fclose(m_file);
 }
 
-void FileSink::put(u8 byte) {
-  std::fputc(byte, m_file);
-  if (byte == '\n') std::fflush(m_file);
+void FileSink::check(bool ok) {
+  if (ok || !m_error.empty()) return;
+  m_error = "cannot write to " + m_name + ": " + std::strerror(errno ? errno : EIO) + " (output lost from here)";
 }
 
-void FileSink::flush() { std::fflush(m_file); }
+void FileSink::put(u8 byte) {
+  if (!m_error.empty() || !m_file) return;
+  errno = 0;
+  check(std::fputc(byte, m_file) != EOF && (byte != '\n' || std::fflush(m_file) == 0));
+}
+
+void FileSink::flush() {
+  if (!m_error.empty() || !m_file) return;
+  errno = 0;
+  check(std::fflush(m_file) == 0);
+}
 
 }  // namespace rv

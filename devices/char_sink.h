@@ -17,6 +17,9 @@ class CharSink {
   virtual ~CharSink() = default;
   virtual void put(u8 byte) = 0;
   virtual void flush() {}
+  // The first write error ("cannot write to 'PATH': No space left on device"), or empty.
+  // A sink that failed drops what follows; the board polls this and ends the run.
+  virtual std::string error() const { return {}; }
 };
 
 // Discards everything (--debugcon none, tests).
@@ -31,18 +34,25 @@ class FileSink final : public CharSink {
   static FileSink stdout_sink() { return FileSink(stdout, false); }
   // Opens (truncates) `path`; throws std::runtime_error naming the path and the reason.
   explicit FileSink(const std::string& path);
-  FileSink(FileSink&& o) noexcept : m_file(o.m_file), m_owned(o.m_owned) { o.m_file = nullptr; o.m_owned = false; }
+  FileSink(FileSink&& o) noexcept : m_file(o.m_file), m_owned(o.m_owned), m_name(std::move(o.m_name)), m_error(std::move(o.m_error)) {
+    o.m_file = nullptr;
+    o.m_owned = false;
+  }
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
   ~FileSink() override;
 
   void put(u8 byte) override;
   void flush() override;
+  std::string error() const override { return m_error; }
 
  private:
-  FileSink(std::FILE* f, bool owned) : m_file(f), m_owned(owned) {}
+  FileSink(std::FILE* f, bool owned) : m_file(f), m_owned(owned), m_name("standard output") {}
+  void check(bool ok);
   std::FILE* m_file;
   bool m_owned;
+  std::string m_name;
+  std::string m_error;
 };
 
 // Collects the bytes in memory (unit tests).

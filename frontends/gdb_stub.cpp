@@ -136,6 +136,14 @@ bool GdbStub::read_packet(std::string& out) {
         if (ok) return true;
         continue;
       }
+      // We offer PacketSize=1000 (4096 bytes); a client that sends '$' and never '#' must not
+      // grow our memory without bound: a packet longer than 16 KiB is dropped (NAK).
+      if (m_pending.size() - start > kMaxPacket) {
+        if (!m_warned_long) std::fprintf(stderr, "retrovisor: gdb: dropped a packet longer than %zu bytes\n", kMaxPacket);
+        m_warned_long = true;
+        m_pending.clear();
+        if (send(m_conn, "-", 1, MSG_NOSIGNAL) < 0) return false;
+      }
     } else {
       m_pending.clear();
     }
@@ -169,6 +177,7 @@ bool GdbStub::poll_interrupt() {
     for (ssize_t i = 0; i < n; i++)
       if (buf[i] == 0x03) return true;
     m_pending.append(buf, static_cast<size_t>(n));
+    if (m_pending.size() > 2 * kMaxPacket) m_pending.clear();   // a flood while running: bounded
   }
 }
 

@@ -47,7 +47,9 @@ class GdbStub {
   int m_listen = -1, m_conn = -1;
   std::set<u64> m_breaks;
   std::vector<Cpu::DebugWatch> m_watches;
-  std::string m_pending;                   // bytes read ahead
+  std::string m_pending;                   // bytes read ahead (at most kMaxPacket + one read)
+  static constexpr size_t kMaxPacket = 16384;
+  bool m_warned_long = false;
   bool m_closed = false;
 };
 

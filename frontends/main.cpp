@@ -24,6 +24,7 @@ class SharedSink final : public rv::CharSink {
   explicit SharedSink(rv::CharSink& s) : m_s(s) {}
   void put(rv::u8 b) override { m_s.put(b); }
   void flush() override { m_s.flush(); }
+  std::string error() const override { return m_s.error(); }
 
  private:
   rv::CharSink& m_s;
@@ -104,6 +105,14 @@ int run(const rv::CliOptions& o) {
     tracer = std::make_unique<rv::InsnTracer>(trace_file.get());
   }
 
+  // Output the host could not write (a full disk, an I/O error) ends the run: status 2.
+  auto output_error = [&]() -> std::string {
+    for (rv::CharSink* k : {sink.get(), serial.get(), serial_extra[0].get(), serial_extra[1].get(), serial_extra[2].get()})
+      if (k && !k->error().empty()) return k->error();
+    if (tracer && !tracer->error().empty()) return tracer->error();
+    return {};
+  };
+  cfg.output_error = output_error;
   rv::Pc pc(cfg);
   if (!pc.accel_note().empty()) std::fprintf(stderr, "retrovisor: %s\n", pc.accel_note().c_str());
   rv::Monitor monitor(pc);
@@ -117,7 +126,14 @@ int run(const rv::CliOptions& o) {
     r = pc.run();
   }
   if (tracer) tracer->flush();
+  for (rv::CharSink* k : {sink.get(), serial.get(), serial_extra[0].get(), serial_extra[1].get(), serial_extra[2].get()})
+    if (k) k->flush();
   std::fflush(stdout);
+  if (r.kind != rv::StopKind::OutputError && !output_error().empty()) {   // failed at the last flush
+    r.kind = rv::StopKind::OutputError;
+    r.exit_status = rv::kExitUsage;
+    r.message = output_error();
+  }
   if (!r.message.empty()) std::fprintf(stderr, "retrovisor: %s\n", r.message.c_str());
   if (o.stats) {
     double mips = r.cpu_seconds > 0 ? r.guest_insns / r.cpu_seconds / 1e6 : 0;

@@ -135,6 +135,10 @@ RunResult Pc::run() {
   for (;;) {
     if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
     if (m_cfg.debugger_poll && m_cfg.debugger_poll()) return finish(StopKind::DebuggerInterrupt, 0, "");
+    if (m_cfg.output_error) {
+      std::string e = m_cfg.output_error();
+      if (!e.empty()) return finish(StopKind::OutputError, kExitUsage, e);
+    }
     const Nanos host_elapsed = host_clock() - host0;
     while (std::optional<Engine> to = due_switch(host_elapsed)) switch_engine(*to, res);
     if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
@@ -180,13 +184,13 @@ RunResult Pc::run() {
       case StopReason::Requested:
         // The debugger reads which breakpoint or watchpoint it was, then clears it.
         if (m_cpu.debugger_hit()) return finish(StopKind::Breakpoint, 0, "");
-        if (m_power_off_requested) return finish(StopKind::PowerOff, kExitHalted, "guest powered off");
+        if (m_power_off_requested) return finish(StopKind::PowerOff, kExitPowerOff, "guest powered off");
         if (m_exit_requested) {
           // exit() keeps the low 8 bits of the status, as QEMU's does.
           return finish(StopKind::DebugExit, static_cast<int>(*m_debug_exit.exit_status() & 0xFF), "");
         }
         if (m_reset_requested && m_cfg.no_reboot)
-          return finish(StopKind::GuestReset, kExitHalted, "guest reset the machine (--no-reboot)");
+          return finish(StopKind::GuestReset, kExitPowerOff, "guest reset the machine (--no-reboot)");
         if (m_reset_requested) {
           // Logged once per run: a guest in a reset loop would flood the terminal.
           if (res.resets == 0) log_message("retrovisor: the guest reset the machine (further resets not logged)");

@@ -43,7 +43,7 @@ constexpr u64 kPciHoleStart = 0xE0000000;    // 3.5 GiB
 constexpr u64 k4GiB = 0x100000000ull;
 
 enum class StopKind : u8 {
-  DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError,
+  DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError, OutputError,
   // An outside debugger's stops (frontends/gdb_stub.h); run() can be called again to go on.
   Breakpoint, DebuggerInterrupt, Stepped,
 };

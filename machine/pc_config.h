@@ -27,7 +27,8 @@ enum class TripleFaultAction : u8 { Stop, Reset };
 
 // Host exit statuses of a run (README.md "Exit statuses"). A debug-exit write of V gives
 // (V << 1) | 1, always odd.
-constexpr int kExitHalted = 0;        // HLT with nothing left that could wake the CPU
+constexpr int kExitPowerOff = 0;      // the guest powered off (or reset with --no-reboot), or a quit
+constexpr int kExitHalted = 6;        // HLT with nothing left that could wake the CPU (a dead guest)
 constexpr int kExitUsage = 2;         // bad command line, unreadable file, host error
 constexpr int kExitTripleFault = 4;   // triple fault with --on-triple-fault=stop
 constexpr int kExitInsnLimit = 5;     // --max-insns reached
@@ -74,6 +75,9 @@ struct PcConfig {
   // An outside debugger, polled like serial_input: true ends run() with
   // StopKind::DebuggerInterrupt (gdb's Ctrl-C). Set by Pc::set_debugger_poll().
   std::function<bool()> debugger_poll;
+  // The host side's output failures (a full disk under --serial file:, --debugcon file:,
+  // --trace): polled once per slice; a non-empty message ends the run with status 2.
+  std::function<std::string()> output_error;
   // --clock realtime: the host's monotonic clock in nanoseconds, and a way to wait. Both come
   // from frontends/ (DESIGN.md: only frontends read host time). Unset: virtual time.
   std::function<Nanos()> host_clock;

@@ -1,5 +1,8 @@
 #include "machine/tracer.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include "cpu/disasm.h"
 
 #include <algorithm>
@@ -40,7 +43,9 @@ InsnTracer::~InsnTracer() { flush(); }
 
 void InsnTracer::flush() {
   if (m_pending) emit("");
-  std::fflush(m_out);
+  errno = 0;
+  if (std::fflush(m_out) != 0 && m_error.empty())
+    m_error = std::string("cannot write to the trace file: ") + std::strerror(errno ? errno : EIO);
 }
 
 void InsnTracer::before(const Cpu& cpu, u64 rip, const u8* bytes, unsigned len) {
@@ -103,7 +108,9 @@ void InsnTracer::emit(const std::string& tail) {
   }
   while (!m_line.empty() && m_line.back() == ' ') m_line.pop_back();
   m_line.push_back('\n');
-  std::fwrite(m_line.data(), 1, m_line.size(), m_out);
+  errno = 0;
+  if (m_error.empty() && std::fwrite(m_line.data(), 1, m_line.size(), m_out) != m_line.size())
+    m_error = std::string("cannot write to the trace file: ") + std::strerror(errno ? errno : EIO);
   m_pending = false;
   m_lines++;
 }

@@ -33,6 +33,8 @@ class InsnTracer final : public TraceHook {
   void after(const Cpu& cpu) override;
   void exception(const Cpu& cpu, u8 vector, bool has_error, u32 error) override;
   void flush();
+  // The first write error ("cannot write to the trace file: ..."), or empty.
+  std::string error() const { return m_error; }
   u64 lines() const { return m_lines; }
 
  private:
@@ -40,6 +42,7 @@ class InsnTracer final : public TraceHook {
   void append_changes(const Cpu& cpu, std::string& out) const;
 
   std::FILE* m_out;
+  std::string m_error;
   CpuState m_prev;
   u64 m_prev_flags = 0;
   bool m_pending = false;

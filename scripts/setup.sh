@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# setup.sh [--bench]: installs the Debian 12 packages that building and testing Retrovisor
-# need (non-interactive; uses sudo when not root). With --bench, also the emulators the
-# benchmark compares against (QEMU, Bochs). Does nothing when everything is installed.
+# setup.sh [--bench|--sanitizers]: installs the Debian 12 packages that building and testing
+# Retrovisor need (non-interactive; uses sudo when not root). With --bench, also the emulators
+# the benchmark compares against (QEMU, Bochs); with --sanitizers, clang and its sanitizer
+# runtimes (scripts/test-sanitizers.sh). Does nothing when everything is installed.
 set -euo pipefail
 
 packages=(cmake ninja-build ccache g++ nasm pkg-config libcapstone-dev
           libboost-program-options-dev libgtest-dev libzstd-dev zstd zlib1g-dev python3 xz-utils gdb)
 if [ "${1:-}" = "--bench" ]; then
     packages+=(qemu-system-x86 bochs bochs-term bochsbios vgabios busybox-static cpio gcc libc6-dev)
+elif [ "${1:-}" = "--sanitizers" ]; then
+    packages+=(clang libclang-rt-14-dev)
 elif [ $# -gt 0 ]; then
-    echo "usage: $0 [--bench]" >&2
+    echo "usage: $0 [--bench|--sanitizers]" >&2
     exit 2
 fi
 

@@ -1,16 +1,18 @@
 #!/bin/sh
-# run_rom.sh RETROVISOR ROM EXPECTED STATUS
+# run_rom.sh RETROVISOR ROM EXPECTED STATUS [RETROVISOR-OPTION...]
 # Runs a test ROM under retrovisor (60 s limit) and passes only when the port-0xE9 output
-# equals EXPECTED byte for byte and the exit status equals STATUS.
+# equals EXPECTED byte for byte and the exit status equals STATUS. Extra options go to
+# retrovisor (e.g. --trace FILE: the same output must come out single-stepped).
 set -u
-if [ $# -ne 4 ]; then
-    echo "usage: $0 RETROVISOR ROM EXPECTED STATUS" >&2
+if [ $# -lt 4 ]; then
+    echo "usage: $0 RETROVISOR ROM EXPECTED STATUS [OPTION...]" >&2
     exit 2
 fi
 emu=$1 rom=$2 expected=$3 want=$4
+shift 4
 out=$(mktemp "${TMPDIR:-/tmp}/run_rom.XXXXXX")
 trap 'rm -f "$out"' EXIT
-timeout 60 "$emu" --bios "$rom" -m 32M --debugcon stdio --max-insns 200000000 > "$out"
+timeout 60 "$emu" --bios "$rom" -m 32M --debugcon stdio --max-insns 200000000 "$@" > "$out"
 got=$?
 ok=0
 if [ "$got" -eq 124 ]; then

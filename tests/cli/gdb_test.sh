@@ -100,6 +100,9 @@ for bad, want in [(b"m", b"E01"), (b"mzz,4", b"E01"), (b"m100000,fffffffffffffff
     got = ask(bad)
     if want is not None and got != want:
         raise SystemExit("%r -> %r, expected %r" % (bad, got, want))
+# A packet that never ends ('$' and megabytes without '#'): dropped at 16 KiB (NAK), memory
+# stays bounded, the stub keeps serving.
+s.sendall(b"$" + b"A" * (4 << 20))
 regs = ask(b"g")
 if len(regs) != 1072:
     raise SystemExit("g reply has %d hex digits, expected 1072" % len(regs))
@@ -108,6 +111,7 @@ print("survived")
 PY
 wait $rvpid
 grep -q survived "$T/gdb.out" || fail "hostile client"
+grep -q "dropped a packet longer than" "$T/rv.err" || fail "the endless packet was not reported"
 echo "PASS gdb: malformed packets get error replies and the stub keeps serving"
 
 # Ctrl-C: the guest spins (gdb writes the flag it tests), gdb is interrupted after a second.
