@@ -75,6 +75,11 @@ po::options_description describe() {
       ("gdb", po::value<std::string>()->value_name("PORT"),
        "wait for gdb on localhost:PORT before the first instruction (gdb: target remote :PORT); "
        "needs --accel interp")
+      ("record", po::value<std::string>()->value_name("FILE"),
+       "record the run's input (COM1 from the terminal), state hashes and end in FILE, for --replay")
+      ("replay", po::value<std::string>()->value_name("FILE"),
+       "run the machine recorded in FILE again with the recorded input only (the terminal is not read); "
+       "the output options (--serial, --debugcon, --trace, --stats) are this command's")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -128,7 +133,17 @@ CliParse parse_command_line(int argc, const char* const* argv) {
   if (vm.count("version")) return {std::nullopt, std::string("retrovisor ") + kVersion + "\n", 0};
 
   CliOptions o;
-  if (vm.count("kernel")) {
+  if (vm.count("replay")) {
+    o.replay_path = vm["replay"].as<std::string>();
+    if (o.replay_path.empty()) return usage_error("--replay needs a file name");
+    if (vm.count("record")) return usage_error("--record and --replay cannot be used together");
+    // The machine is the recorded one: only output options may be given here.
+    for (const char* k : {"bios", "kernel", "initrd", "append", "memory", "max-insns", "on-triple-fault", "cpu", "clock",
+                          "accel", "kvm-device", "switch-engine-at", "switch-engine-after", "smp", "no-reboot", "gdb"})
+      if (vm.count(k))
+        return usage_error(std::string("--replay runs the recorded machine: --") + k +
+                           " cannot be changed (only --serial, --debugcon, --trace and --stats)");
+  } else if (vm.count("kernel")) {
     o.kernel_path = vm["kernel"].as<std::string>();
     if (o.kernel_path.empty()) return usage_error("--kernel needs a file name");
     if (vm.count("bios")) return usage_error("--bios and --kernel cannot be used together");
@@ -245,6 +260,15 @@ CliParse parse_command_line(int argc, const char* const* argv) {
   }
   o.stats = vm.count("stats") > 0;
   o.no_reboot = vm.count("no-reboot") > 0;
+  if (vm.count("record")) {
+    o.record_path = vm["record"].as<std::string>();
+    if (o.record_path.empty()) return usage_error("--record needs a file name");
+    // A recorded run must be a function of its input: the interpreter on the virtual clock.
+    if (o.realtime_clock) return usage_error("--record needs the virtual clock (not --clock realtime)");
+    if (o.accel != Accel::Interp || o.kvm_ready || !o.engine_switches.empty())
+      return usage_error("--record needs the interpreter alone (--accel interp, no engine switches): KVM runs are not repeatable");
+    if (o.gdb_port) return usage_error("--record with --gdb is not supported yet (gdb's writes are not recorded)");
+  }
   return {o, "", 0};
 }
 

@@ -30,6 +30,8 @@ struct CliOptions {
   int gdb_port = 0;                // --gdb PORT; 0: no debugger
   std::string kvm_device = "/dev/kvm";   // --kvm-device
   std::vector<EngineSwitch> engine_switches;   // --switch-engine-at/-after, in command-line order
+  std::string record_path;         // --record FILE
+  std::string replay_path;         // --replay FILE (the machine options come from its log)
 };
 
 // Parsed command line, or the text to print and the status to exit with (--help,

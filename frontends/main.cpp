@@ -14,6 +14,7 @@
 #include "frontends/monitor.h"
 #include "frontends/terminal_input.h"
 #include "machine/pc.h"
+#include "machine/replay_log.h"
 #include "machine/tracer.h"
 
 namespace {
@@ -36,8 +37,33 @@ int host_error(const std::string& msg) {
   return rv::kExitUsage;
 }
 
-int run(const rv::CliOptions& o) {
+// --record: the machine's arguments (all but --record FILE), for --replay.
+std::vector<std::string> recorded_args(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--record") { i++; continue; }
+    if (a.rfind("--record=", 0) == 0) continue;
+    out.push_back(a);
+  }
+  return out;
+}
+
+// The files a run reads, with their hashes (recorded, then checked by --replay).
+std::vector<std::pair<std::string, rv::u64>> input_files(const rv::CliOptions& o, const rv::PcConfig& cfg) {
+  std::vector<std::pair<std::string, rv::u64>> f;
+  auto add = [&](const std::string& path, const std::shared_ptr<const std::vector<rv::u8>>& data) {
+    if (data) f.push_back({path, rv::fnv1a(data->data(), data->size())});
+  };
+  add(o.bios_path, cfg.bios);
+  add(o.kernel_path, cfg.kernel);
+  add(o.initrd_path, cfg.initrd);
+  return f;
+}
+
+int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
   rv::PcConfig cfg;
+  std::unique_ptr<rv::LogWriter> record;   // --record
   cfg.ram_bytes = o.ram_bytes;
   if (!o.bios_path.empty()) {
     cfg.bios = rv::load_bios_image(o.bios_path);
@@ -91,7 +117,7 @@ int run(const rv::CliOptions& o) {
     cfg.serial_extra[i] = serial_extra[i].get();
   }
   std::unique_ptr<rv::TerminalInput> input;
-  if (o.serial == "stdio") {
+  if (o.serial == "stdio" && !replay) {   // a replay's input is the log's only
     input = std::make_unique<rv::TerminalInput>();
     cfg.serial_input = [in = input.get()] { return in->next(); };
   }
@@ -110,10 +136,33 @@ int run(const rv::CliOptions& o) {
     for (rv::CharSink* k : {sink.get(), serial.get(), serial_extra[0].get(), serial_extra[1].get(), serial_extra[2].get()})
       if (k && !k->error().empty()) return k->error();
     if (tracer && !tracer->error().empty()) return tracer->error();
+    if (record && !record->error().empty()) return record->error();
     return {};
   };
   cfg.output_error = output_error;
+  constexpr rv::u64 kHashInterval = 1ull << 28;   // a state hash every 268 million counted instructions
+  if (replay) {
+    // The same machine: every input file must be the recorded one, byte for byte.
+    const auto now = input_files(o, cfg);
+    for (const auto& [path, hash] : replay->header().files) {
+      bool found = false;
+      for (const auto& [p2, h2] : now) {
+        if (p2 != path) continue;
+        found = true;
+        if (h2 != hash) return host_error("--replay: '" + path + "' differs from the file the recording read");
+      }
+      if (!found) return host_error("--replay: the recording read '" + path + "', this run does not");
+    }
+  } else if (!o.record_path.empty()) {
+    rv::LogHeader h;
+    h.args = recorded_args(argc, argv);
+    h.files = input_files(o, cfg);
+    h.hash_interval = kHashInterval;
+    record = std::make_unique<rv::LogWriter>(o.record_path, h);   // LogError: a clear line
+  }
   rv::Pc pc(cfg);
+  if (record) pc.set_record(record.get(), kHashInterval);
+  if (replay) pc.set_replay(replay, replay->header().hash_interval);
   if (!pc.accel_note().empty()) std::fprintf(stderr, "retrovisor: %s\n", pc.accel_note().c_str());
   rv::Monitor monitor(pc);
   if (input) input->attach_monitor(&monitor);
@@ -124,6 +173,14 @@ int run(const rv::CliOptions& o) {
     r = gdb.serve();
   } else {
     r = pc.run();
+  }
+  if (record) {
+    record->flush();
+    if (!record->error().empty() && r.kind != rv::StopKind::OutputError) {
+      r.kind = rv::StopKind::OutputError;
+      r.exit_status = rv::kExitUsage;
+      r.message = record->error();
+    }
   }
   if (tracer) tracer->flush();
   for (rv::CharSink* k : {sink.get(), serial.get(), serial_extra[0].get(), serial_extra[1].get(), serial_extra[2].get()})
@@ -155,7 +212,23 @@ int main(int argc, char** argv) {
     return p.exit_status;
   }
   try {
-    return run(*p.options);
+    if (p.options->replay_path.empty()) return run(*p.options, argc, argv, nullptr);
+    // --replay: the machine comes from the log's recorded command line; the output options
+    // from this one.
+    rv::LogReader log(p.options->replay_path);
+    std::vector<const char*> args{argv[0]};
+    for (const std::string& a : log.header().args) args.push_back(a.c_str());
+    rv::CliParse rec = rv::parse_command_line(static_cast<int>(args.size()), args.data());
+    if (!rec.options) return host_error("--replay: " + p.options->replay_path + ": the recorded command line is not valid: " + rec.text);
+    rv::CliOptions o = *rec.options;
+    const rv::CliOptions& here = *p.options;
+    o.serial = here.serial;
+    o.serial_extra = here.serial_extra;
+    o.debugcon = here.debugcon;
+    o.trace_path = here.trace_path;
+    o.stats = here.stats;
+    o.record_path.clear();
+    return run(o, argc, argv, &log);
   } catch (const std::exception& e) {
     // Host and configuration errors: unreadable files, bad images, no memory.
     return host_error(e.what());

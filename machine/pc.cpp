@@ -80,18 +80,6 @@ void Pc::flush_serial() {
     if (s) s->flush();
 }
 
-bool Pc::poll_serial_input() {
-  if (!m_cfg.serial_input) return true;
-  Uart16550& com1 = m_dev->com1;
-  while (com1.rx_space() > 0) {
-    const int c = m_cfg.serial_input();
-    if (c == kInputQuit) return false;
-    if (c < 0) break;
-    com1.push_input(static_cast<u8>(c));
-  }
-  return true;
-}
-
 std::string Pc::triple_fault_text() const {
   if (!m_kvm_triple.empty()) return m_kvm_triple;
   const std::string& m = m_cpu.triple_fault_message();
@@ -124,6 +112,15 @@ RunResult Pc::run() {
     res.kind = kind;
     res.exit_status = status;
     res.message = std::move(message);
+    if (kind != StopKind::Breakpoint && kind != StopKind::DebuggerInterrupt && kind != StopKind::Stepped &&
+        kind != StopKind::ReplayDiverged) {
+      door_end(res);
+      if (!m_replay_error.empty()) {
+        res.kind = StopKind::ReplayDiverged;
+        res.exit_status = kExitUsage;
+        res.message = m_replay_error;
+      }
+    }
     res.host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     res.cpu_seconds = cpu_time_now() - cpu0;
     if (m_cfg.debugcon) m_cfg.debugcon->flush();
@@ -133,7 +130,9 @@ RunResult Pc::run() {
 
   const Nanos host0 = host_clock();
   for (;;) {
-    if (!poll_serial_input()) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
+    const DoorResult door = poll_door();
+    if (door == DoorResult::Quit) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
+    if (door == DoorResult::Diverged) return finish(StopKind::ReplayDiverged, kExitUsage, m_replay_error);
     if (m_cfg.debugger_poll && m_cfg.debugger_poll()) return finish(StopKind::DebuggerInterrupt, 0, "");
     if (m_cfg.output_error) {
       std::string e = m_cfg.output_error();

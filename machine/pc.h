@@ -33,6 +33,7 @@
 #include "devices/post_port.h"
 #include "machine/board_devices.h"
 #include "machine/pc_config.h"
+#include "machine/replay_log.h"
 
 namespace rv {
 
@@ -44,6 +45,7 @@ constexpr u64 k4GiB = 0x100000000ull;
 
 enum class StopKind : u8 {
   DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError, OutputError,
+  ReplayDiverged,
   // An outside debugger's stops (frontends/gdb_stub.h); run() can be called again to go on.
   Breakpoint, DebuggerInterrupt, Stepped,
 };
@@ -111,6 +113,16 @@ class Pc {
   // The next run() ends (StopKind::Stepped) as soon as one instruction has retired.
   void request_single_step() { m_step_pending = true; }
   void set_debugger_poll(std::function<bool()> poll) { m_cfg.debugger_poll = std::move(poll); }
+  // --- record/replay (machine/replay.cpp; the log: machine/replay_log.h) ---
+  // Record: every input the door takes is logged with its position, a state hash every
+  // `hash_interval` counted instructions, and the run's end. Replay: the input comes only
+  // from the log (serial_input is not read); a position reached without its recorded
+  // input, a hash that differs, or an end elsewhere stops the run (StopKind::ReplayDiverged).
+  void set_record(LogWriter* log, u64 hash_interval);
+  void set_replay(LogReader* log, u64 hash_interval);
+  // CPU state and a digest of RAM (zero pages left out, so it does not depend on which pages
+  // the host has committed). Devices are not in it yet.
+  u64 state_hash();
   static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
   static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
   static constexpr Nanos kNsPerInsn = 1;
@@ -144,7 +156,12 @@ class Pc {
   std::string kvm_stop_place();
   Nanos host_clock() const;
   void host_sleep(Nanos ns);
-  bool poll_serial_input();     // false: the host asked to quit
+  // The input door (DESIGN.md decision 8), polled once per turn of the run loop: COM1's
+  // input from the host, or from the replay log; records, hashes and checks positions.
+  enum class DoorResult { Go, Quit, Diverged };
+  DoorResult poll_door();
+  void door_end(const RunResult& res);   // the end record (record) or check (replay)
+  bool replay_next(LogRecord& r);         // the log's next record (lookahead kept)
   void flush_serial();          // COM1-COM4's host sinks (once per slice: prompts show at once)
   void wire();                  // pc_wiring.cpp
   void reset_devices();         // pc_wiring.cpp
@@ -171,6 +188,14 @@ class Pc {
   bool m_exit_requested = false;
   bool m_reset_requested = false;
   bool m_power_off_requested = false;
+  // Record/replay (replay.cpp).
+  LogWriter* m_record = nullptr;
+  LogReader* m_replay = nullptr;
+  u64 m_hash_interval = 0, m_next_hash = 0;
+  u64 m_door_icount = ~0ull, m_door_poll = 0;   // the door's position (see replay_log.h)
+  bool m_have_next = false;                     // m_next_rec holds the log's next record
+  LogRecord m_next_rec;
+  std::string m_replay_error;
 
   // Engines (pc_engines.cpp).
   Engine m_engine = Engine::Interp;

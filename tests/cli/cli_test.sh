@@ -66,6 +66,27 @@ mb_kernel() {
     "$NASM" -f bin -o "$T/$1.bin" "$T/$1.asm" || { echo "nasm failed" >&2; exit 1; }
 }
 
+# A Multiboot kernel that echoes each byte from COM1 (polling LSR.DR) until it reads '.',
+# then powers off.
+echo_kernel() {
+    mb_kernel echo <<'ASM'
+.wait:  mov dx, 0x3FD
+        in al, dx
+        test al, 1
+        jz .wait
+        mov dx, 0x3F8
+        in al, dx
+        cmp al, '.'
+        je .off
+        out dx, al
+        jmp .wait
+.off:   mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+ASM
+}
+
 # A Multiboot kernel that prints "hello" on COM1 and powers off through PM1a_CNT (0x604).
 hello_kernel() {
     mb_kernel hello <<'ASM'
@@ -275,23 +296,7 @@ kernel_boot)
     show; expect_status 0; expect_stdout ""
     [ "$(cat "$T/serial.txt")" = "hello" ] || fail "serial file is '$(cat "$T/serial.txt")'" ;;
 serial_input)
-    # Echoes each byte from COM1 (polling LSR.DR) until it reads '.', then powers off.
-    mb_kernel echo <<'ASM'
-.wait:  mov dx, 0x3FD
-        in al, dx
-        test al, 1
-        jz .wait
-        mov dx, 0x3F8
-        in al, dx
-        cmp al, '.'
-        je .off
-        out dx, al
-        jmp .wait
-.off:   mov dx, 0x604
-        mov ax, 0x2000
-        out dx, ax
-        hlt
-ASM
+    echo_kernel
     printf 'abc\001\001.' | timeout 30 "$RV" --kernel "$T/echo.bin" --serial stdio >"$T/out" 2>"$T/err"
     status=$?
     show; expect_status 0; expect_stdout "abc"$'\001'; expect_stderr_has "guest powered off"
@@ -384,6 +389,85 @@ output_full)
     show; expect_status 2; expect_stderr_has "cannot write to '/dev/full': No space left on device"
     run --bios "$T/hi.bin" --trace /dev/full
     show; expect_status 2; expect_stderr_has "cannot write to the trace file: No space left on device" ;;
+record_replay)
+    # Input typed with pauses is recorded; the replay prints the same bytes from the log
+    # alone (stdin is not read) and ends at the same instruction. The kernel also keeps what
+    # it read in RAM (at 2 MiB), so a different input leaves a different machine.
+    mb_kernel echo <<'ASM'
+        mov edi, 0x200000
+.wait:  mov dx, 0x3FD
+        in al, dx
+        test al, 1
+        jz .wait
+        mov dx, 0x3F8
+        in al, dx
+        stosb
+        cmp al, '.'
+        je .off
+        out dx, al
+        jmp .wait
+.off:   mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+ASM
+    { printf 'abc'; sleep 0.3; printf 'xyz'; sleep 0.3; printf '.'; } |
+        timeout 30 "$RV" --kernel "$T/echo.bin" --serial stdio --record "$T/r.rvr" --stats >"$T/out" 2>"$T/err"
+    status=$?
+    show; expect_status 0; expect_stdout "abcxyz"
+    live_insns=$(grep -o 'guest_insns=[0-9]*' "$T/err")
+    cp "$T/out" "$T/live.txt"
+    run --replay "$T/r.rvr" --serial file:"$T/replayed.txt" --stats </dev/null
+    show; expect_status 0
+    cmp -s "$T/live.txt" "$T/replayed.txt" || fail "the replay's serial output differs from the live run's"
+    grep -qF "$live_insns " "$T/err" || fail "the replay did not end at the live run's $live_insns"
+    # stdout too (--serial stdio under --replay writes, never reads)
+    echo "typed" | timeout 30 "$RV" --replay "$T/r.rvr" --serial stdio >"$T/out" 2>"$T/err"; status=$?
+    show; expect_status 0; expect_stdout "abcxyz"
+    # A modified log (one input byte changed, its checksum made right): the replay stops
+    # with the first difference it meets.
+    python3 - "$T/r.rvr" "$T/mod.rvr" <<'PY'
+import sys, struct, zlib
+b = bytearray(open(sys.argv[1], 'rb').read())
+hl = struct.unpack_from('<I', b, 8)[0]
+p = 12 + hl + 4
+def varint(p):
+    v = s = 0
+    while True:
+        x = b[p]; p += 1; v |= (x & 0x7F) << s; s += 7
+        if not x & 0x80: return v, p
+while p < len(b):
+    start = p; kind = b[p]; p += 1
+    _, p = varint(p); _, p = varint(p); vstart = p; val, p = varint(p)
+    if kind == 4: _, p = varint(p)
+    if kind == 1 and val == ord('y'):
+        b[vstart] = ord('Y')
+        struct.pack_into('<I', b, p, zlib.crc32(bytes(b[start:p])))
+        break
+    p += 4
+open(sys.argv[2], 'wb').write(b)
+PY
+    run --replay "$T/mod.rvr" --serial file:"$T/mod.txt"
+    show; expect_status 2; expect_stderr_has "replay diverged"
+    [ "$(cat "$T/mod.txt")" = "abcxYz" ] || fail "the modified replay printed '$(cat "$T/mod.txt")'"
+    # Truncated at every 16th byte, and single bit flips: one line naming the log, status 2.
+    size=$(stat -c %s "$T/r.rvr")
+    for ((cut = 0; cut < size; cut += 16)); do
+        head -c $cut "$T/r.rvr" >"$T/cut.rvr"
+        timeout 30 "$RV" --replay "$T/cut.rvr" >/dev/null 2>"$T/err"; st=$?
+        [ $st -eq 2 ] || fail "log truncated at $cut of $size bytes: status $st"
+        grep -q "cut.rvr" "$T/err" || fail "log truncated at $cut: the message does not name the log: $(cat "$T/err")"
+    done
+    for ((at = 0; at < size; at += 7)); do
+        python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[int(sys.argv[3])]^=0x04; open(sys.argv[2],'wb').write(b)" \
+            "$T/r.rvr" "$T/flip.rvr" $at
+        timeout 30 "$RV" --replay "$T/flip.rvr" >/dev/null 2>"$T/err"; st=$?
+        [ $st -eq 2 ] || fail "bit flip at byte $at: status $st ($(cat "$T/err"))"
+    done
+    echo "checked $(( (size + 15) / 16 )) truncations and $(( (size + 6) / 7 )) bit flips"
+    usage_error "--replay runs the recorded machine" --replay "$T/r.rvr" --kernel "$T/echo.bin"
+    usage_error "virtual clock" --kernel "$T/echo.bin" --record "$T/x.rvr" --clock realtime
+    usage_error "cannot open" --replay /nonexistent.rvr ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;

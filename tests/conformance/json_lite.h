@@ -12,27 +12,34 @@
 
 namespace rv::json {
 
+struct Member;
 struct Value {
   enum class Type : std::uint8_t { Null, Bool, Number, String, Array, Object };
   Type type = Type::Null;
   std::int64_t num = 0;
   std::string str;
   std::vector<Value> arr;
-  std::vector<std::pair<std::string, Value>> obj;
+  std::vector<Member> obj;   // (a pair<string, Value> would need Value complete here)
 
   bool is_object() const { return type == Type::Object; }
   bool is_array() const { return type == Type::Array; }
   // Member lookup; null when absent (or when this is not an object).
-  const Value* find(std::string_view key) const {
-    for (const auto& kv : obj)
-      if (kv.first == key) return &kv.second;
-    return nullptr;
-  }
+  const Value* find(std::string_view key) const;
   std::int64_t int_or(std::string_view key, std::int64_t def) const {
     const Value* v = find(key);
     return v && v->type == Type::Number ? v->num : def;
   }
 };
+struct Member {
+  std::string first;
+  Value second;
+  Member(std::string k, Value v) : first(std::move(k)), second(std::move(v)) {}
+};
+inline const Value* Value::find(std::string_view key) const {
+  for (const Member& kv : obj)
+    if (kv.first == key) return &kv.second;
+  return nullptr;
+}
 
 class Parser {
  public:

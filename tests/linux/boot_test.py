@@ -13,6 +13,9 @@ the interpreter (and KVM) and checks it as a user would.
       Boots with --accel interp,kvm, and from the monitor (Ctrl-A C) moves the running
       guest to KVM, runs shell commands there, moves it back and runs more; `info engine`
       must name the engine at each step. Exits 77 (SKIP) when KVM cannot be used.
+  boot_test.py record_replay RETROVISOR GUEST_DIR KERNEL
+      Records a shell session typed with pauses (--record), replays it (--replay): the same
+      serial bytes, instruction count and final state hash.
   boot_test.py early_switch RETROVISOR GUEST_DIR KERNEL
       Moves the booting kernel to KVM after 5 million instructions and back after 3 s of
       host time; it must then reach the shell and answer. Exits 77 when KVM cannot be used.
@@ -350,7 +353,48 @@ def early_switch(retro, guest, kernel):
     print(f"ok: 2 switches, {m.group(2)} s and {m.group(3)} exits under KVM, shell answered afterwards")
 
 
-MODES = {"interactive": interactive, "determinism": determinism, "switch": switch, "early_switch": early_switch}
+def record_replay(retro, guest, kernel):
+    """A shell session typed with pauses through the serial input is recorded (--record);
+    the replay (--replay, input from the log only) must print the same serial bytes and end
+    at the same instruction count with the same state hash."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="rv_replay_")
+    log = os.path.join(tmp, "run.rvr")
+    s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio") + ["--record", log])
+    try:
+        s.wait_for(b"/ # ")
+        for cmd, pattern in [("echo $((6*7))-recorded", r"42-recorded"), ("ls /proc | head -3", r"\d"),
+                             ("cat /proc/uptime", r"\d+\.\d+"), ("dmesg | tail -2", r"\]")]:
+            time.sleep(0.3)
+            out = s.run(cmd)
+            if not re.search(pattern, out):
+                s.fail(f"`{cmd}` output does not match /{pattern}/:\n{out[-2000:]}")
+            print(f"ok: {cmd}")
+    except (TimeoutError, Ended) as e:
+        s.fail(str(e))
+    power_off(s)
+    live = s.log
+    m = re.search(r"guest_insns=(\d+)", s.stderr_text())
+    if not m:
+        fail(f"no --stats line: {s.stderr_text()}", live)
+    size = os.path.getsize(log)
+    out = os.path.join(tmp, "replayed.txt")
+    r = subprocess.run([retro, "--replay", log, "--serial", "file:" + out, "--stats"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=TIMEOUT_S)
+    if r.returncode != 0:
+        fail(f"replay: exit status {r.returncode}: {r.stderr.decode(errors='replace')}")
+    replayed = open(out, "rb").read()
+    if replayed != live:
+        k = next((i for i in range(min(len(live), len(replayed))) if live[i] != replayed[i]), min(len(live), len(replayed)))
+        fail(f"the replay's serial output differs at byte {k}: {live[k:k+80]!r} vs {replayed[k:k+80]!r}")
+    m2 = re.search(rb"guest_insns=(\d+)", r.stderr)
+    if not m2 or int(m2.group(1)) != int(m.group(1)):
+        fail(f"instruction counts differ: live {m.group(1)}, replay {m2.group(1) if m2 else None}")
+    print(f"ok: the replay printed the same {len(live)} bytes and ended at the same {m.group(1)} instructions "
+          f"(log: {size} bytes)")
+
+
+MODES = {"interactive": interactive, "record_replay": record_replay, "determinism": determinism, "switch": switch, "early_switch": early_switch}
 
 if __name__ == "__main__":
     if len(sys.argv) != 5 or sys.argv[1] not in MODES:

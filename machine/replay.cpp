@@ -1,0 +1,220 @@
+// The input door and record/replay (DESIGN.md decision 8; log format: replay_log.h).
+//
+// Everything non-deterministic that enters a run comes through Pc::poll_door(), once per
+// turn of the run loop: today COM1's input from the host terminal (and its quit). A live
+// run takes it from PcConfig::serial_input; --record also writes each input to the log with
+// its position (icount, poll), a state hash every hash_interval counted instructions, and
+// the end; --replay takes the input from the log alone and checks every hash and the end.
+// Because the run is otherwise a pure function of its configuration (virtual time), the
+// replay reaches each recorded position at the same turn of the loop; reaching a later
+// position first means it diverged.
+#include <sys/mman.h>
+
+#include <cinttypes>
+#include <cstring>
+
+#include "machine/pc.h"
+
+namespace rv {
+namespace {
+
+// 64-bit hash of a page-sized buffer, four independent lanes (speed), then mixed.
+u64 hash_page(const u8* p, size_t n, bool& nonzero) {
+  u64 h[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull, 0x27D4EB2F165667C5ull};
+  u64 any = 0;
+  for (size_t i = 0; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; k++) {
+      u64 w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      any |= w;
+      h[k] = (h[k] ^ w) * 0x100000001B3ull;
+      h[k] ^= h[k] >> 29;
+    }
+  }
+  nonzero = any != 0;
+  u64 r = h[0] ^ (h[1] * 3) ^ (h[2] * 5) ^ (h[3] * 7);
+  r ^= r >> 33;
+  r *= 0xFF51AFD7ED558CCDull;
+  return r ^ (r >> 33);
+}
+
+struct Mix {
+  u64 h = 0xcbf29ce484222325ull;
+  void add(u64 v) {
+    h ^= v;
+    h *= 0x100000001B3ull;
+    h ^= h >> 31;
+  }
+  void add(const Segment& s) { add(s.sel | static_cast<u64>(s.attr) << 16 | static_cast<u64>(s.limit) << 32); add(s.base); }
+};
+
+}  // namespace
+
+void Pc::set_record(LogWriter* log, u64 hash_interval) {
+  m_record = log;
+  m_hash_interval = hash_interval;
+  m_next_hash = hash_interval;
+}
+
+void Pc::set_replay(LogReader* log, u64 hash_interval) {
+  m_replay = log;
+  m_hash_interval = hash_interval;
+  m_next_hash = hash_interval;
+}
+
+u64 Pc::state_hash() {
+  sync_cpu_state();
+  const CpuState& s = m_cpu.state();
+  Mix m;
+  for (u64 r : s.gpr) m.add(r);
+  m.add(s.rip);
+  m.add(m_cpu.rflags());
+  for (const Segment& g : s.seg) m.add(g);
+  m.add(s.ldtr);
+  m.add(s.tr);
+  m.add(s.gdtr.base ^ static_cast<u64>(s.gdtr.limit) << 48);
+  m.add(s.idtr.base ^ static_cast<u64>(s.idtr.limit) << 48);
+  for (u64 v : {s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.xcr0, s.efer, s.star, s.lstar, s.cstar, s.sfmask, s.kernel_gs_base,
+                s.sysenter_cs, s.sysenter_esp, s.sysenter_eip, s.tsc_offset, s.tsc_aux, s.apic_base, s.pat, s.misc_enable,
+                s.mtrr_def_type, s.int_shadow_until, s.icount, static_cast<u64>(s.halted) | static_cast<u64>(s.nmi_pending) << 1})
+    m.add(v);
+  for (u64 v : s.dr) m.add(v);
+  bool nz;
+  m.add(hash_page(s.fpu.fxsave, sizeof s.fpu.fxsave, nz));
+  m.add(static_cast<u64>(m_idle_ns));
+  // RAM: every page that is not all zeros, with its number. Pages the host never committed
+  // are zero; mincore() finds the committed ones so that a large guest costs what it uses.
+  const u8* ram = m_mem.ram();
+  const u64 pages = m_mem.ram_size() / 4096;
+  std::vector<unsigned char> resident(pages);
+  const bool have_map = mincore(const_cast<u8*>(ram), pages * 4096, resident.data()) == 0;
+  for (u64 pg = 0; pg < pages; pg++) {
+    if (have_map && !(resident[pg] & 1)) continue;
+    u64 h = hash_page(ram + pg * 4096, 4096, nz);
+    if (!nz) continue;
+    m.add(pg);
+    m.add(h);
+  }
+  return m.h;
+}
+
+bool Pc::replay_next(LogRecord& r) {
+  if (!m_have_next) {
+    m_have_next = m_replay->next(m_next_rec);   // throws LogError
+    if (!m_have_next) return false;
+  }
+  r = m_next_rec;
+  return true;
+}
+
+Pc::DoorResult Pc::poll_door() {
+  const u64 ic = m_cpu.state().icount;
+  if (ic != m_door_icount) {
+    m_door_icount = ic;
+    m_door_poll = 0;
+  } else {
+    m_door_poll++;
+  }
+  const bool hash_due = m_hash_interval && ic >= m_next_hash;
+  if (hash_due) m_next_hash = (ic / m_hash_interval + 1) * m_hash_interval;
+  Uart16550& com1 = m_dev->com1;
+
+  if (m_replay) {
+    char where[96];
+    std::snprintf(where, sizeof where, "instruction %" PRIu64 " (poll %" PRIu64 ")", ic, m_door_poll);
+    try {
+      LogRecord r;
+      while (replay_next(r)) {
+        if (r.icount < ic || (r.icount == ic && r.poll < m_door_poll)) {
+          char buf[320];
+          std::snprintf(buf, sizeof buf, "the recorded input at instruction %" PRIu64 " (poll %" PRIu64 ", log byte %" PRIu64
+                        ") was not reached: the replay is at %s", r.icount, r.poll, r.offset, where);
+          m_replay_error = std::string("replay diverged: ") + buf;
+          return DoorResult::Diverged;
+        }
+        if (r.icount != ic || r.poll != m_door_poll) break;
+        m_have_next = false;
+        switch (r.kind) {
+          case LogRecord::Serial:
+            if (com1.rx_space() == 0) {
+              m_replay_error = std::string("replay diverged: COM1 has no room for the recorded input at ") + where;
+              return DoorResult::Diverged;
+            }
+            com1.push_input(static_cast<u8>(r.value));
+            break;
+          case LogRecord::Quit:
+            return DoorResult::Quit;
+          case LogRecord::Hash: {
+            const u64 h = state_hash();
+            if (h != r.value) {
+              char buf[320];
+              std::snprintf(buf, sizeof buf, "the machine state at %s differs from the recording (hash %016" PRIx64
+                            ", recorded %016" PRIx64 ")", where, h, r.value);
+              m_replay_error = std::string("replay diverged: ") + buf;
+              return DoorResult::Diverged;
+            }
+            break;
+          }
+          case LogRecord::End:
+            m_have_next = true;   // the run's end checks it (door_end)
+            return DoorResult::Go;
+        }
+      }
+    } catch (const LogError& e) {
+      m_replay_error = e.what();
+      return DoorResult::Diverged;
+    }
+    return DoorResult::Go;
+  }
+
+  if (hash_due && m_record) m_record->write({LogRecord::Hash, ic, m_door_poll, state_hash()});
+  if (!m_cfg.serial_input) return DoorResult::Go;
+  while (com1.rx_space() > 0) {
+    const int c = m_cfg.serial_input();
+    if (c == kInputQuit) {
+      if (m_record) m_record->write({LogRecord::Quit, ic, m_door_poll, 0});
+      return DoorResult::Quit;
+    }
+    if (c < 0) break;
+    if (m_record) m_record->write({LogRecord::Serial, ic, m_door_poll, static_cast<u64>(c)});
+    com1.push_input(static_cast<u8>(c));
+  }
+  return DoorResult::Go;
+}
+
+void Pc::door_end(const RunResult& res) {
+  const u64 ic = m_cpu.state().icount;
+  if (m_record) {
+    LogRecord r{LogRecord::End, ic, 0, static_cast<u64>(static_cast<u32>(res.exit_status))};
+    r.final_hash = state_hash();
+    m_record->write(r);
+    return;
+  }
+  if (!m_replay || !m_replay_error.empty()) return;
+  try {
+    LogRecord r;
+    if (!replay_next(r)) {
+      m_replay_error = "--replay: " + m_replay->path() + ": the log ends at byte " + std::to_string(m_replay->size()) +
+                       " without its end record (the recording was cut short)";
+      return;
+    }
+    char buf[320];
+    if (r.kind != LogRecord::End) {
+      std::snprintf(buf, sizeof buf, "the replay ended at instruction %" PRIu64 ", the recording went on (its next input is at instruction %" PRIu64 ")",
+                    ic, r.icount);
+      m_replay_error = std::string("replay diverged: ") + buf;
+      return;
+    }
+    const u64 h = state_hash();
+    if (r.icount != ic || r.value != static_cast<u64>(static_cast<u32>(res.exit_status)) || r.final_hash != h) {
+      std::snprintf(buf, sizeof buf, "the replay ended at instruction %" PRIu64 " with status %d and state %016" PRIx64
+                    ", the recording at %" PRIu64 " with status %d and state %016" PRIx64, ic, res.exit_status, h, r.icount,
+                    static_cast<int>(r.value), r.final_hash);
+      m_replay_error = std::string("replay diverged: ") + buf;
+    }
+  } catch (const LogError& e) {
+    m_replay_error = e.what();
+  }
+}
+
+}  // namespace rv

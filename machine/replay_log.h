@@ -1,0 +1,96 @@
+// The record/replay log (--record FILE, --replay FILE): everything non-deterministic that
+// entered a run through the input door (machine/pc.cpp, Pc::poll_door), stamped with its
+// position, plus state hashes along the way and the run's end (DESIGN.md decision 8).
+//
+// A position is (icount, poll): icount is the CPU's count of retired instructions and event
+// deliveries; poll numbers the input door's polls at that icount (the door is polled once
+// per turn of the run loop, and a halted CPU can take several turns at one icount).
+//
+// File format (".rvr", version 1), little-endian:
+//   "RVRL" u32 version, u32 header length, header text: "key=value" lines:
+//     arg=...   the recorded command line, one line per argument (less --record FILE)
+//     file=HASH PATH   the FNV-1a hash of each input file (kernel, initrd, BIOS) as read
+//     hash_interval=N  instructions between state hashes
+//   records, each: u8 kind, varint icount delta (from the previous record), varint poll,
+//   varint value, u32 CRC-32 of the record's bytes before it. Kinds:
+//     1 serial   a byte from the host into COM1 (value)
+//     2 quit     the user quit (Ctrl-A X, the monitor's quit)
+//     3 hash     the machine's state hash at this position (value)
+//     4 end      the run ended here with exit status `value`; then one more varint: the final
+//                state hash. The last record of a complete log.
+#pragma once
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "memory/types.h"
+
+namespace rv {
+
+struct LogRecord {
+  enum Kind : u8 { Serial = 1, Quit = 2, Hash = 3, End = 4 };
+  Kind kind = Serial;
+  u64 icount = 0;
+  u64 poll = 0;
+  u64 value = 0;
+  u64 final_hash = 0;   // End only
+  u64 offset = 0;       // where it starts in the file (reader)
+};
+
+// A malformed, truncated, corrupt, foreign or newer-version log: the message names the
+// file and the byte offset where it breaks.
+class LogError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LogHeader {
+  std::vector<std::string> args;                              // recorded command line
+  std::vector<std::pair<std::string, u64>> files;             // path, FNV-1a hash
+  u64 hash_interval = 0;
+};
+
+class LogWriter {
+ public:
+  // Creates (truncates) `path` and writes the header; throws LogError.
+  LogWriter(const std::string& path, const LogHeader& h);
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+  void write(const LogRecord& r);
+  void flush();
+  // The first write error ("cannot write to 'run.rvr': ..."), or empty.
+  const std::string& error() const { return m_error; }
+  u64 bytes() const { return m_bytes; }
+
+ private:
+  std::FILE* m_f = nullptr;
+  std::string m_path, m_error;
+  u64 m_last_icount = 0, m_bytes = 0;
+};
+
+class LogReader {
+ public:
+  // Opens `path` and reads the header; throws LogError.
+  explicit LogReader(const std::string& path);
+  const LogHeader& header() const { return m_header; }
+  // The next record, or false at the end of the file. Throws LogError where a record is
+  // truncated or corrupt. A log whose last record is not End is reported by the caller.
+  bool next(LogRecord& r);
+  const std::string& path() const { return m_path; }
+  u64 size() const { return m_data.size(); }
+
+ private:
+  [[noreturn]] void fail(u64 at, const std::string& why) const;
+  std::string m_path;
+  std::vector<u8> m_data;
+  size_t m_pos = 0;
+  u64 m_last_icount = 0;
+  LogHeader m_header;
+};
+
+// FNV-1a over bytes (input files in the header).
+u64 fnv1a(const u8* p, size_t n, u64 h = 0xcbf29ce484222325ull);
+
+}  // namespace rv
