@@ -176,7 +176,9 @@ class Cpu {
   bool af() const { return flag_af(m_s); }
   RV_INLINE bool cond(u8 cc) const { return eval_cond(m_s, cc); }
   void set_lazy(LazyOp op, u8 size, u64 res, u64 a, u64 b, u8 cin = 0) {
-    m_s.lazy.op = op; m_s.lazy.size = size; m_s.lazy.res = res; m_s.lazy.a = a; m_s.lazy.b = b; m_s.lazy.cin = cin;
+    m_s.lazy.res = res; m_s.lazy.a = a; m_s.lazy.b = b;
+    const u32 tag = static_cast<u32>(op) | static_cast<u32>(size) << 8 | static_cast<u32>(cin) << 16;   // one store (state.h)
+    std::memcpy(reinterpret_cast<u8*>(&m_s.lazy) + offsetof(LazyFlags, op), &tag, 4);
   }
   // Sets the listed arithmetic flags from `bits`, leaving the others as they are.
   void set_arith_flags(u64 bits, u64 which);
