@@ -1,6 +1,9 @@
 // The interpreter's run loop, decoded-block cache, fault escalation and reset.
 #include "cpu/cpu.h"
 
+#include <array>
+#include <utility>
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -66,13 +69,21 @@ const LockableTable kLockable;
 
 void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
 
+template <size_t... I>
+constexpr std::array<Threaded, sizeof...(I)> threaded_by_op(std::index_sequence<I...>) {
+  return {&interp::threaded_op<static_cast<unsigned>(I)>...};
+}
+// One dispatch copy per operation (interp/threaded.h, threaded_op).
+const std::array<Threaded, static_cast<size_t>(OpId::Count)> kThreadedByOp =
+    threaded_by_op(std::make_index_sequence<static_cast<size_t>(OpId::Count)>());
+
 Threaded select_threaded(const DecodedInsn& d, CpuMode mode) {
   if (RV_UNLIKELY(d.lock)) return interp::threaded_generic;
   if (Threaded t = interp::specialize_alu(d, mode)) return t;
   if (Threaded t = interp::specialize_control(d)) return t;
   if (Threaded t = interp::specialize_shift(d)) return t;
   Threaded t = interp::threaded_table()[static_cast<unsigned>(d.op)];
-  return t ? t : interp::threaded_generic;
+  return t ? t : kThreadedByOp[static_cast<unsigned>(d.op)];
 }
 
 Handler select_handler(const DecodedInsn& d) {
@@ -100,6 +111,10 @@ struct Cpu::Block {
   u64 la = 0;         // linear address when built (for CS limit checks: span)
   u32 span = 0;       // bytes covered
   bool valid = true;
+  // A block of one instruction that crosses into the next page: that page's physical
+  // address when built (checked at every lookup: the mapping of the second page may change
+  // independently of the first), else ~0.
+  u64 pa2 = ~0ull;
   // Direct links to the blocks that followed this one (block chaining), keyed by RIP. A link
   // is used only while the cache epoch is unchanged: TLB flushes, every CS load (mode_changed),
   // mode/CPL changes and invalidations bump it, so CS base and limit are those the link was
@@ -131,6 +146,15 @@ struct Cpu::BlockCache {
       map.erase(b);
     }
     by_page.erase(it);
+  }
+  void drop_key(u64 key) {
+    auto b = map.find(key);
+    if (b == map.end()) return;
+    b->second->valid = false;
+    Block*& f = fast[slot(key)];
+    if (f == b->second.get()) f = nullptr;
+    graveyard.push_back(std::move(b->second));
+    map.erase(b);   // (its by_page entries go when their pages are dropped; a missing key is skipped)
   }
   void clear() {
     for (auto& kv : map) { kv.second->valid = false; graveyard.push_back(std::move(kv.second)); }
@@ -264,12 +288,15 @@ void Cpu::ud(const DecodedInsn& d) {
 // ---- fetching and blocks ----
 
 u64 Cpu::fetch_bytes(u64 la, u8* buf, unsigned n) {
+  // One translation per page (at most two for an instruction), then the bytes of each page.
   unsigned got = 0;
   try {
-    for (; got < n; got++) {
+    while (got < n) {
       u64 a = long64() ? la + got : (la + got) & 0xFFFFFFFF;
       u64 pa = translate(a, Access::Exec, m_tlb_user);
-      buf[got] = static_cast<u8>(m_mem.read(pa, 1));
+      unsigned chunk = std::min<unsigned>(n - got, static_cast<unsigned>(kPageSize - (a & 0xFFF)));
+      m_mem.read_bytes(pa, buf + got, chunk);
+      got += chunk;
     }
   } catch (const GuestFault&) {
     if (got == 0) throw;
@@ -290,6 +317,21 @@ Cpu::Block* Cpu::get_block() {
     b = it != m_blocks->map.end() ? it->second.get() : build_block(pa, la);
     if (!b) return nullptr;
     f = b;
+  }
+  if (RV_UNLIKELY(b->pa2 != ~0ull)) {
+    // An instruction across a page end: its second page must still map where it did (the
+    // fetch's #PF, if any, belongs to this instruction: it is the block's first).
+    u64 la2 = (la & kPageMask) + kPageSize;
+    if (!long64()) la2 &= 0xFFFFFFFF;
+    const TlbEntry& e2 = m_tlb_cur[(la2 >> 12) & (kTlbSize - 1)];
+    u64 pa2 = e2.tag_x == (la2 & kPageMask) ? e2.paddr : translate(la2, Access::Exec, m_tlb_user) & kPageMask;
+    if (pa2 != b->pa2) {
+      m_epoch++;   // unlinks it from every block that chained to it
+      m_blocks->drop_key(key);
+      b = build_block(pa, la);
+      if (!b) return nullptr;
+      m_blocks->fast[BlockCache::slot(key)] = b;
+    }
   }
   // CS limit: the whole block must lie inside it, else step singly so the fault is exact.
   if (!long64() && m_s.rip + b->span - 1 > cs.limit) return nullptr;
@@ -342,10 +384,31 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
     src = buf;
   }
   unsigned off = static_cast<unsigned>(pa & 0xFFF);
+  u64 page2 = ~0ull;
   while (blk->insns.size() < kMaxBlockInsns) {
     DecodedInsn d;
     DecodeStatus st = decode(src + off, static_cast<unsigned>(kPageSize - off), m_mode, d);
-    if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): executed singly
+    if (st == DecodeStatus::Truncated && blk->insns.empty() && pm.host) {
+      // The first instruction crosses the page end: a block of that one instruction, built
+      // from both pages (a later instruction that crosses ends its block instead, so that
+      // the second page's #PF is always taken at the block's first instruction).
+      u64 la2 = (la & kPageMask) + kPageSize;
+      if (!long64()) la2 &= 0xFFFFFFFF;
+      const u64 pa2 = translate(la2, Access::Exec, m_tlb_user) & kPageMask;   // #PF: this instruction's
+      PageMapping pm2 = m_mem.map_page(pa2);
+      if (!pm2.host) return nullptr;   // MMIO behind: executed singly
+      const unsigned head = static_cast<unsigned>(kPageSize - off);
+      std::memcpy(buf, src + off, head);
+      std::memcpy(buf + head, pm2.host, 16);
+      st = decode(buf, head + 16, m_mode, d);
+      if (st != DecodeStatus::Ok) break;
+      page2 = pa2;
+      if (RV_UNLIKELY(!m_features.all())) restrict_to_features(m_features, m_mode, d);
+      blk->insns.push_back({select_threaded(d, m_mode), select_handler(d), d});
+      off += d.len;
+      break;
+    }
+    if (st != DecodeStatus::Ok) break;   // crosses the page end (or too long): ends the block
     if (RV_UNLIKELY(!m_features.all())) restrict_to_features(m_features, m_mode, d);   // --cpu model
     blk->insns.push_back({select_threaded(d, m_mode), select_handler(d), d});
     off += d.len;
@@ -358,14 +421,21 @@ Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
   blk->insns.push_back({chain_sentinel, nullptr, sentinel});
   blk->span = off - static_cast<unsigned>(pa & 0xFFF);
   if (!pm.host) return nullptr;   // never cache code from MMIO
-  if (m_mem.mark_code(page)) {
-    // Drop direct-write TLB entries to this page so stores reach the code-write check.
-    for (auto& set : m_tlb)
-      for (TlbEntry& t : set)
-        if (t.tag_w != ~0ull && t.paddr == page) t.tag_w = ~0ull;
+  auto mark = [&](u64 pg) {
+    if (m_mem.mark_code(pg)) {
+      // Drop direct-write TLB entries to this page so stores reach the code-write check.
+      for (auto& set : m_tlb)
+        for (TlbEntry& t : set)
+          if (t.tag_w != ~0ull && t.paddr == pg) t.tag_w = ~0ull;
+    }
+    m_blocks->by_page[pg].push_back(blk->key);
+  };
+  mark(page);
+  if (page2 != ~0ull) {
+    blk->pa2 = page2;
+    mark(page2);   // a write to either page drops it
   }
   Block* raw = blk.get();
-  m_blocks->by_page[page].push_back(blk->key);
   m_blocks->map[blk->key] = std::move(blk);
   return raw;
 }

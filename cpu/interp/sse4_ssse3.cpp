@@ -87,17 +87,26 @@ void exec_PALIGNR_Pq_Qq_Ib(Cpu& c, const DecodedInsn& d) {
   mm_set(c, d.reg & 7, r);
 }
 
+// kSlide[j] = j - 16 for 16 <= j < 32, else 0x80 (PSHUFB: zero): a window of it at offset k
+// selects bytes k-16.. of a register, zero outside.
+alignas(16) constexpr u8 kSlide[64] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+
 void exec_PALIGNR_Vdq_Wdq_Ib(Cpu& c, const DecodedInsn& d) {
   sse_check(c);
   V s = src_xmm(c, d);
   V a = xmm_get(c, d.reg);
-  u8 cat[32], out[16];
-  std::memcpy(cat, &s, 16);
-  std::memcpy(cat + 16, &a, 16);
+  // Bytes sh.. of the 32-byte a:s, zero past the end: two PSHUFBs with windows of kSlide
+  // (no store and reload of a byte array, which stalls store forwarding).
   const unsigned sh = static_cast<u8>(d.imm);
-  for (unsigned i = 0; i < 16; i++) out[i] = sh + i < 32 ? cat[sh + i] : 0;
-  V r;
-  std::memcpy(&r, out, 16);
+  V r = _mm_setzero_si128();
+  if (sh < 32) {
+    r = _mm_or_si128(_mm_shuffle_epi8(s, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kSlide + 16 + sh))),
+                     _mm_shuffle_epi8(a, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kSlide + sh))));
+  }
   xmm_set(c, d.reg, r);
 }
 

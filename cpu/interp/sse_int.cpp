@@ -131,10 +131,10 @@ void exec_byte_shift(Cpu& c, const DecodedInsn& d) {
 void exec_PSHUFD_Vx_Wx_Ib(Cpu& c, const DecodedInsn& d) {
   sse_check(c);
   V vs = read_Wx(c, d);
-  u32 s[4], r[4];
-  std::memcpy(s, &vs, 16);
-  for (unsigned i = 0; i < 4; i++) r[i] = s[(d.imm >> (2 * i)) & 3];
-  std::memcpy(fx::xmm(c, d.reg), r, 16);
+  // PSHUFB with the byte indices of the selected dwords, built in registers (filling an
+  // array and reloading it as a vector stalls store forwarding).
+  auto idx = [&](unsigned i) { return static_cast<int>(((d.imm >> (2 * i)) & 3) * 0x04040404u + 0x03020100u); };
+  xmm_set(c, d.reg, _mm_shuffle_epi8(vs, _mm_setr_epi32(idx(0), idx(1), idx(2), idx(3))));
 }
 // PSHUFHW / PSHUFLW: shuffle the words of one half, copy the other.
 template <bool High>

@@ -18,6 +18,22 @@ inline void threaded_generic(Cpu& c, const Slot* s) {
   }
 }
 
+// threaded_generic with its own copy per operation (select_threaded() uses these for every
+// operation without a wrapper of its own): the handler call and the jump to the next slot
+// then sit at one address per operation, so the branch predictor learns them per operation
+// instead of sharing one call site among all of SSE, x87, IMUL, DIV, MOVSX, BT, strings...
+// The asm makes the copies differ, so that identical-code folding cannot merge them.
+template <unsigned Op>
+void threaded_op(Cpu& c, const Slot* s) {
+  asm volatile("" ::"i"(Op));
+  c.insn_begin(s->d.len);
+  s->h(c, s->d);
+  if (RV_LIKELY(c.insn_end())) {
+    ++s;
+    return s->t(c, s);
+  }
+}
+
 template <Handler F>
 __attribute__((flatten)) void threaded(Cpu& c, const Slot* s) {
   c.insn_begin(s->d.len);
