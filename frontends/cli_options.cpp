@@ -1,5 +1,7 @@
 #include "frontends/cli_options.h"
 
+#include "frontends/qemu_compat.h"
+
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -18,11 +20,12 @@ const char* const kUsage =
 const char* const kExitText =
     "Exit statuses:\n"
     "  (V<<1)|1  the guest wrote V to the debug-exit port 0xF4 (QEMU isa-debug-exit)\n"
-    "  0         the guest powered off (ACPI), reset with --no-reboot, was quit with Ctrl-A X,\n"
-    "            or halted with nothing left that could wake it\n"
-    "  2         usage or host error (bad option, missing or unreadable file, bad size)\n"
+    "  0         the guest powered off (ACPI), reset with --no-reboot, or was quit with Ctrl-A X\n"
+    "  2         usage or host error (bad option, missing or unreadable file, bad size, a full\n"
+    "            disk under an output file, a replay that diverged or a bad log)\n"
     "  4         triple fault (with --on-triple-fault=stop)\n"
-    "  5         the --max-insns limit was reached\n";
+    "  5         the --max-insns limit was reached\n"
+    "  6         the guest halted with nothing left that could wake it (a dead guest)\n";
 
 po::options_description describe() {
   po::options_description d("Options");
@@ -107,24 +110,33 @@ bool parse_u64(const std::string& s, u64& out) {
 }
 }  // namespace
 
-CliParse parse_command_line(int argc, const char* const* argv) {
+CliParse parse_command_line(int argc_in, const char* const* argv_in) {
+  // QEMU's spellings first (frontends/qemu_compat.h): rewritten to ours, or refused by name.
+  QemuTranslation q = translate_qemu_args(argc_in, argv_in);
+  if (!q.error.empty()) return usage_error(q.error);
+  std::vector<const char*> argv_v;
+  for (const std::string& a : q.args) argv_v.push_back(a.c_str());
+  const int argc = static_cast<int>(argv_v.size());
+  const char* const* argv = argv_v.data();
   po::options_description desc = describe();
   po::variables_map vm;
   try {
     // Positional words are collected only to be refused by name: a stray word is an
     // error, never a silently ignored file name.
     po::options_description all;
-    all.add(desc).add_options()("stray", po::value<std::vector<std::string>>());
+    all.add(desc).add_options()("\x01stray", po::value<std::vector<std::string>>());
     po::positional_options_description pos;
-    pos.add("stray", -1);
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    pos.add("\x01stray", -1);
+    // No guessing of abbreviations: --s would otherwise match half the options.
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).style(style).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     return usage_error(e.what());
   }
 
-  if (vm.count("stray"))
-    return usage_error("unexpected argument '" + vm["stray"].as<std::vector<std::string>>().front() + "'");
+  if (vm.count("\x01stray"))
+    return usage_error("unexpected argument '" + vm["\x01stray"].as<std::vector<std::string>>().front() + "'");
   if (vm.count("help")) {
     std::ostringstream o;
     o << "Retrovisor " << kVersion << ": a full-system x86 emulator\n" << kUsage << "\n\n" << desc << "\n" << kExitText;

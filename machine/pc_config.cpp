@@ -81,7 +81,7 @@ u64 parse_memory_size(const std::string& text) {
   u64 unit = MiB;
   if (!suffix.empty()) {
     std::string rest = suffix.substr(1);
-    if (rest != "" && rest != "B" && rest != "IB") throw bad("unknown suffix '" + text.substr(i) + "'");
+    if (rest != "" && rest != "B" && rest != "IB" && rest != "I") throw bad("unknown suffix '" + text.substr(i) + "'");
     switch (suffix[0]) {
       case 'B': if (rest.empty()) { unit = 1; break; } throw bad("unknown suffix '" + text.substr(i) + "'");
       case 'K': unit = KiB; break;

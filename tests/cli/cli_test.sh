@@ -468,6 +468,35 @@ PY
     usage_error "--replay runs the recorded machine" --replay "$T/r.rvr" --kernel "$T/echo.bin"
     usage_error "virtual clock" --kernel "$T/echo.bin" --record "$T/x.rvr" --clock realtime
     usage_error "cannot open" --replay /nonexistent.rvr ;;
+qemu_flags)
+    # QEMU's spellings: the ones Retrovisor has run; the others are refused by name.
+    hi_rom
+    run -bios "$T/hi.bin" -debugcon stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 64M -display none
+    show; expect_status 33; expect_stdout "hi"
+    run -bios "$T/hi.bin" -m size=64M -debugcon file:"$T/con.txt" -serial null -monitor none -accel tcg -cpu qemu64 -machine pc
+    show; expect_status 33
+    [ "$(cat "$T/con.txt")" = "hi" ] || fail "-debugcon file: holds '$(cat "$T/con.txt")'"
+    run -bios "$T/hi.bin" -m 64Mi -d in_asm -D "$T/trace.txt"
+    show; expect_status 33
+    grep -q "out dx, al\|out 0xe9, al" "$T/trace.txt" || fail "-d in_asm -D FILE wrote no trace"
+    hello_kernel
+    run -kernel "$T/hello.bin" -append "x=1" -nographic -no-reboot
+    show; expect_status 0; expect_stdout "hello"
+    run -kernel "$T/hello.bin" -serial mon:stdio
+    show; expect_status 0; expect_stdout "hello"
+    usage_error "-machine q35 (this board is an i440FX PC)" -machine q35 -kernel "$T/hello.bin"
+    usage_error "-hda" -kernel "$T/hello.bin" -hda disk.img
+    usage_error "-mem-prealloc" -mem-prealloc -kernel "$T/hello.bin"
+    usage_error "-S without" -S -kernel "$T/hello.bin"
+    usage_error "-serial pty" -serial pty -kernel "$T/hello.bin"
+    usage_error "-cpu Haswell" -cpu Haswell -kernel "$T/hello.bin"
+    usage_error "-d guest_errors" -d guest_errors -kernel "$T/hello.bin"
+    usage_error "-device e1000" -device e1000 -kernel "$T/hello.bin"
+    usage_error "unrecognised option '--s'" --s -kernel "$T/hello.bin"
+    usage_error "unrecognised option '-foo'" -foo -kernel "$T/hello.bin"
+    # our own spellings are unchanged, also where a value starts with a dash
+    run --kernel "$T/hello.bin" --append "-x -kernel" --serial stdio
+    show; expect_status 0; expect_stdout "hello" ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;

@@ -16,6 +16,8 @@ the interpreter (and KVM) and checks it as a user would.
   boot_test.py record_replay RETROVISOR GUEST_DIR KERNEL
       Records a shell session typed with pauses (--record), replays it (--replay): the same
       serial bytes, instruction count and final state hash.
+  boot_test.py qemu_spellings RETROVISOR GUEST_DIR KERNEL
+      Boots with QEMU's spellings (-kernel -initrd -append -m 256M -nographic) to the shell.
   boot_test.py early_switch RETROVISOR GUEST_DIR KERNEL
       Moves the booting kernel to KVM after 5 million instructions and back after 3 s of
       host time; it must then reach the shell and answer. Exits 77 when KVM cannot be used.
@@ -394,7 +396,21 @@ def record_replay(retro, guest, kernel):
           f"(log: {size} bytes)")
 
 
-MODES = {"interactive": interactive, "record_replay": record_replay, "determinism": determinism, "switch": switch, "early_switch": early_switch}
+def qemu_spellings(retro, guest, kernel):
+    """The default guest booted with QEMU's spellings: -kernel -initrd -append -m -nographic."""
+    args = [retro, "-kernel", os.path.join(guest, kernel), "-initrd", os.path.join(guest, "initramfs.cpio.gz"),
+            "-append", "console=ttyS0", "-m", "256M", "-nographic", "-no-reboot"]
+    s = Session(args)
+    try:
+        s.wait_for(b"/ # ")
+        run_checks(s, [("echo $((6*7))-qemu-flags", r"42-qemu-flags"), ("cat /proc/meminfo | head -1", r"MemTotal:\s+2\d{5} kB")])
+    except (TimeoutError, Ended) as e:
+        s.fail(str(e))
+    power_off(s)
+    print("ok: booted to the shell with QEMU's spellings, answered, powered off")
+
+
+MODES = {"interactive": interactive, "record_replay": record_replay, "qemu_spellings": qemu_spellings, "determinism": determinism, "switch": switch, "early_switch": early_switch}
 
 if __name__ == "__main__":
     if len(sys.argv) != 5 or sys.argv[1] not in MODES:

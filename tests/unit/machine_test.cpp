@@ -117,6 +117,8 @@ TEST(PcConfig, ParseMemorySize) {
   EXPECT_EQ(parse_memory_size("2048K"), 2 * MiB);
   EXPECT_EQ(parse_memory_size("1.5G"), 1536 * MiB);
   EXPECT_EQ(parse_memory_size("16MiB"), 16 * MiB);
+  EXPECT_EQ(parse_memory_size("256Mi"), 256 * MiB);      // as 256MiB
+  EXPECT_EQ(parse_memory_size("1Gi"), GiB);
   EXPECT_EQ(parse_memory_size("1048577B"), MiB + kPageSize);   // rounded up to a page
   for (const char* bad : {"", "M", "abc", "12Q", "1..5G", "-5", "512 M", "0", "64K", "65G", "1T", "99999999999999999999G"})
     EXPECT_THROW(parse_memory_size(bad), ConfigError) << "'" << bad << "'";
