@@ -128,11 +128,11 @@ void InterpRunner::build_tables() {
   }
 }
 
-Snapshot InterpRunner::run(const Case& c) {
+Snapshot InterpRunner::run(const Case& c, u64 budget) {
   Snapshot s;
   // Code: the sequence then HLT; the rest of the page is INT3 so a wild jump is caught.
   std::vector<u8> page(2 * kPage, 0xCC);
-  std::memcpy(page.data() + (kSeqAddr - kCodeBase), c.code.data(), c.code.size());
+  if (!c.code.empty()) std::memcpy(page.data() + (kSeqAddr - kCodeBase), c.code.data(), c.code.size());
   page[kSeqAddr - kCodeBase + c.code.size()] = 0xF4;
   if (c.tail.size() == 16) std::memcpy(page.data() + (kTailAddr - kCodeBase), c.tail.data(), 16);
   m_mem.write_bytes(kCodeBase, page.data(), page.size());
@@ -154,7 +154,7 @@ Snapshot InterpRunner::run(const Case& c) {
 
   StopReason why;
   try {
-    why = m_cpu.run(200000);
+    why = m_cpu.run(budget);
   } catch (const std::exception& e) {
     s.note = std::string("interpreter threw: ") + e.what();
     return s;

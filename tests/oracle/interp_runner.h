@@ -17,7 +17,9 @@ namespace rv::oracle {
 class InterpRunner {
  public:
   explicit InterpRunner(bool cpl3);
-  Snapshot run(const Case& c);
+  // Runs the case for at most `budget` instructions (a sequence that does not stop by then
+  // is a runner problem: Snapshot::note).
+  Snapshot run(const Case& c, u64 budget = 200000);
 
  private:
   void build_tables();
