@@ -359,6 +359,7 @@ Cpu::Block* Cpu::next_block(Block* b) {
   for (int i = 0; i < 2; i++)
     if (b->link_rip[i] == rip && b->link_epoch[i] == m_epoch) return b->link[i];
   Block* n = get_block();   // checks the CS limit for the whole block
+  if (RV_UNLIKELY(m_exec_breaks) && n && block_has_breakpoint(n)) return nullptr;   // run() steps it
   if (n) {
     int i = b->link_next;
     b->link_next ^= 1;
@@ -568,11 +569,14 @@ void Cpu::step_one() {
     }
     if ((tf || m_data_hits) && !m_triple) {
       if (m_data_hits) m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
+      m_data_hits = 0;   // reported (blocks that follow check it too)
       if (tf) m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
       m_insn_start = m_s.rip;
       deliver_event(kDB, false, 0, false);
     }
   } catch (const GuestFault& f) {
+    m_data_hits = 0;   // the instruction did not complete: no data breakpoint
+    if (m_gdb_watch_hit && !m_gdb_hit) m_gdb_watch_hit = nullptr;
     handle_fault(f);
   }
 }
@@ -610,6 +614,8 @@ void Cpu::set_debugger_watchpoints(std::vector<DebugWatch> watches) {
 void Cpu::debug_regs_changed() {
   const u64 dr7 = m_s.dr[7];
   m_debug_active = (dr7 & 0xFF) || !m_gdb_breaks.empty() || !m_gdb_watches.empty();
+  m_exec_breaks = !m_gdb_breaks.empty();
+  for (unsigned n = 0; n < 4; n++) m_exec_breaks |= bp_enabled(dr7, n) && bp_rw(dr7, n) == 0;
   m_debug_io = false;
   unsigned watch = 0;
   for (unsigned n = 0; n < 4; n++) {
@@ -648,12 +654,16 @@ void Cpu::note_data_breakpoints(u64 la, unsigned size, bool write) {
     const unsigned rw = bp_rw(dr7, n);
     if (!(rw == 3 || (rw == 1 && write))) continue;
     const u64 len = bp_len(dr7, n);
-    if (overlaps(la, size, m_s.dr[n] & ~(len - 1), len)) m_data_hits |= static_cast<u8>(1u << n);
+    if (overlaps(la, size, m_s.dr[n] & ~(len - 1), len)) {
+      m_data_hits |= static_cast<u8>(1u << n);
+      abort_block();   // the trap follows this instruction
+    }
   }
   for (const DebugWatch& w : m_gdb_watches) {
     if ((write ? w.write : w.read) && !m_gdb_watch_hit && overlaps(la, size, w.addr, w.len)) {
       m_gdb_watch_hit = &w;
       m_gdb_watch_write = write;
+      abort_block();
     }
   }
 }
@@ -663,7 +673,10 @@ void Cpu::note_io_breakpoints(u16 port, unsigned size) {
   for (unsigned n = 0; n < 4; n++) {
     if (!bp_enabled(dr7, n) || bp_rw(dr7, n) != 2) continue;
     const u64 len = bp_len(dr7, n);
-    if (overlaps(port, size, m_s.dr[n] & 0xFFFF & ~(len - 1), len)) m_data_hits |= static_cast<u8>(1u << n);
+    if (overlaps(port, size, m_s.dr[n] & 0xFFFF & ~(len - 1), len)) {
+      m_data_hits |= static_cast<u8>(1u << n);
+      abort_block();
+    }
   }
 }
 
@@ -681,13 +694,19 @@ StopReason Cpu::run(u64 max_insns) {
       return StopReason::Halted;
     }
     m_blocks->graveyard.clear();
-    if (RV_UNLIKELY(m_trace || (m_s.rflags & (kFlagTF | kFlagRF)) || m_debug_active)) {
+    if (RV_UNLIKELY(m_trace || (m_s.rflags & (kFlagTF | kFlagRF)))) {
       step_one();
       continue;
     }
     try {
       m_insn_start = m_s.rip;   // a fetch fault in get_block() belongs to this instruction
       Block* b = get_block();
+      // Breakpoints cost nothing where they are not: only a block that holds an instruction
+      // breakpoint (DR0-DR3 or gdb's) runs one instruction at a time (step_one checks it).
+      if (RV_UNLIKELY(m_exec_breaks) && (!b || block_has_breakpoint(b))) {
+        step_one();
+        continue;
+      }
       if (!b) {
         m_insn_start = m_s.rip;
         exec_one_uncached();
@@ -708,6 +727,10 @@ StopReason Cpu::run(u64 max_insns) {
         m_chain_depth = 0;
         m_last_block = nullptr;
         s->t(*this, s);
+        if (RV_UNLIKELY(m_data_hits || m_gdb_watch_hit)) {   // a data or I/O breakpoint (block ended after it)
+          after_data_breakpoint();
+          break;
+        }
         if (m_block_abort || m_s.icount >= m_budget_end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
         if (!m_last_block) break;
         m_insn_start = m_s.rip;
@@ -715,9 +738,41 @@ StopReason Cpu::run(u64 max_insns) {
         if (!b) break;
       }
     } catch (const GuestFault& f) {
+      m_data_hits = 0;   // a faulting instruction did not complete: no data breakpoint
+      m_gdb_watch_hit = nullptr;
       handle_fault(f);
     }
   }
+}
+
+bool Cpu::block_has_breakpoint(const Block* b) const {
+  const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
+  const u64 dr7 = m_s.dr[7];
+  for (unsigned n = 0; n < 4; n++)
+    if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && m_s.dr[n] - la < b->span) return true;
+  for (u64 bp : m_gdb_breaks)
+    if (bp - la < b->span) return true;
+  return false;
+}
+
+// After an instruction in a block hit a data or I/O breakpoint (note_data_breakpoints()
+// ended the block): what step_one() does after one, so that both ways of running agree.
+void Cpu::after_data_breakpoint() {
+  if (m_gdb_watch_hit) {   // a debugger watchpoint: stop after this instruction
+    m_gdb_hit = true;
+    request_stop();
+  }
+  if (m_data_hits && !m_triple) {
+    m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
+    m_data_hits = 0;
+    m_insn_start = m_s.rip;
+    try {
+      deliver_event(kDB, false, 0, false);
+    } catch (const GuestFault& f) {
+      handle_fault(f);
+    }
+  }
+  m_data_hits = 0;
 }
 
 }  // namespace rv

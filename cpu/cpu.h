@@ -470,6 +470,8 @@ class Cpu {
   void step_one();             // one instruction alone: TF, RF, breakpoints, --trace
   u8 exec_breakpoints(u64 la) const;
   void note_data_breakpoints(u64 la, unsigned size, bool write);
+  bool block_has_breakpoint(const Block* b) const;
+  void after_data_breakpoint();
   void note_io_breakpoints(u16 port, unsigned size);
   bool watched_page(u64 vpage) const {
     for (unsigned i = 0; i < m_watch_count; i++)
@@ -490,6 +492,7 @@ class Cpu {
   CpuFeatures m_features;    // the CPU model (cpu_features.h)
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
+  bool m_exec_breaks = false;    // an instruction breakpoint is set (DR7 or gdb): blocks are checked
   bool m_debug_active = false;   // a breakpoint is enabled in DR7: instructions run one by one
   bool m_debug_io = false;       // an I/O breakpoint is enabled (CR4.DE)
   std::vector<u64> m_gdb_breaks;  // debugger breakpoints (linear)
