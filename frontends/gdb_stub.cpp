@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace rv {
@@ -181,13 +182,21 @@ bool GdbStub::poll_interrupt() {
   }
 }
 
+u64 GdbStub::pc_linear(const Cpu& cpu) {
+  const CpuState& s = cpu.state();
+  return cpu.long64() ? s.rip : (s.seg[CS].base + s.rip) & 0xFFFFFFFF;
+}
+
 std::string GdbStub::read_registers() {
   m_pc.sync_cpu_state();
   const Cpu& cpu = m_pc.cpu();
   const CpuState& s = cpu.state();
   std::string out;
   for (u8 r : kGdbGpr) hex_bytes(out, &s.gpr[r], 8);
-  hex_bytes(out, &s.rip, 8);
+  // $pc is the linear address in every mode (CS base + IP in real mode, as breakpoints and
+  // memory are linear); $cs shows the selector.
+  const u64 pc = pc_linear(cpu);
+  hex_bytes(out, &pc, 8);
   const u32 fl = static_cast<u32>(cpu.rflags());
   hex_bytes(out, &fl, 4);
   for (u8 r : kGdbSeg) {
@@ -218,7 +227,7 @@ bool GdbStub::write_register(unsigned n, const std::string& hex) {
   if (n < 16) {
     s.gpr[kGdbGpr[n]] = v;
   } else if (n == 16) {
-    s.rip = v;
+    s.rip = cpu.long64() ? v : (v - s.seg[CS].base) & 0xFFFFFFFF;   // $pc is linear
   } else if (n == 17) {
     cpu.set_rflags((v & 0x3F7FD7) | kFixed1);
   } else if (n < 24) {
@@ -335,7 +344,8 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       u64 addr;
       if (!a.empty()) {
         if (!parse_hex(a, addr)) return "E01";
-        m_pc.cpu().state().rip = addr;
+        Cpu& cpu = m_pc.cpu();
+        cpu.state().rip = cpu.long64() ? addr : (addr - cpu.state().seg[CS].base) & 0xFFFFFFFF;   // linear
         m_pc.cpu().state_changed();
       }
       resume = true;
@@ -411,13 +421,41 @@ RunResult GdbStub::serve() {
   std::fprintf(stderr, "retrovisor: waiting for gdb on localhost:%d (gdb: target remote :%d)\n", m_port, m_port);
   m_conn = accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
   if (m_conn < 0) throw ConfigError(std::string("--gdb: accept: ") + std::strerror(errno));
+  for (;;) {
+    if (std::optional<RunResult> r = serve_connection()) return *r;
+    // Detached or disconnected: the machine runs on without stops for gdb, and a gdb that
+    // connects again (target remote :PORT) stops it where it is.
+    close(m_conn);
+    m_conn = -1;
+    m_closed = false;
+    m_pending.clear();
+    m_breaks.clear();
+    update_breakpoints();
+    m_watches.clear();
+    m_pc.cpu().set_debugger_watchpoints({});
+    m_pc.set_debugger_poll([this] {
+      pollfd p{m_listen, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) return false;
+      m_conn = accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
+      return m_conn >= 0;
+    });
+    for (;;) {
+      RunResult r = m_pc.run();
+      if (r.kind == StopKind::DebuggerInterrupt && m_conn >= 0) break;   // a new gdb: serve it
+      if (r.kind != StopKind::Breakpoint && r.kind != StopKind::Stepped && r.kind != StopKind::DebuggerInterrupt)
+        return r;
+    }
+    std::fprintf(stderr, "retrovisor: gdb attached again\n");
+  }
+}
+
+std::optional<RunResult> GdbStub::serve_connection() {
   const int one = 1;
   setsockopt(m_conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   m_pc.set_debugger_poll([this] { return poll_interrupt(); });
-
   std::string pkt;
   for (;;) {
-    if (m_closed || !read_packet(pkt)) break;   // gdb went away: run on without it
+    if (m_closed || !read_packet(pkt)) return std::nullopt;   // gdb went away: run on without it
     bool resume = false, step = false, quit = false, detach = false;
     const std::string reply = handle(pkt, resume, step, quit, detach);
     if (quit) {
@@ -428,7 +466,7 @@ RunResult GdbStub::serve() {
     }
     if (!resume) {
       send_packet(reply);
-      if (detach) break;
+      if (detach) return std::nullopt;
       continue;
     }
     if (step) m_pc.request_single_step();
@@ -460,17 +498,6 @@ RunResult GdbStub::serve() {
         return r;
       }
     }
-  }
-  // Detached or disconnected: no more stops for gdb.
-  m_pc.set_debugger_poll(nullptr);
-  m_breaks.clear();
-  update_breakpoints();
-  m_watches.clear();
-  m_pc.cpu().set_debugger_watchpoints({});
-  for (;;) {
-    RunResult r = m_pc.run();
-    if (r.kind != StopKind::Breakpoint && r.kind != StopKind::Stepped && r.kind != StopKind::DebuggerInterrupt)
-      return r;
   }
 }
 

@@ -11,6 +11,7 @@
 // Registers can be written (P, G) except the segment selectors (a load needs the
 // descriptor checks of the instruction that loads them); one thread.
 #pragma once
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,10 +30,14 @@ class GdbStub {
 
   // Waits for gdb, serves it until the guest's run ends, gdb kills it, or gdb detaches or
   // goes away (the run then goes on without a debugger). Returns how the run ended.
+  // Serves gdb until the run ends. After a detach (or a dropped connection) the machine runs
+  // on, and a new connection stops it and is served in turn.
   RunResult serve();
 
  private:
   bool read_packet(std::string& out);      // false: connection closed
+  std::optional<RunResult> serve_connection();
+  static u64 pc_linear(const Cpu& cpu);     // $pc: CS base + RIP outside 64-bit mode   // a result when the run ended; none on detach
   void send_packet(const std::string& body);
   std::string handle(const std::string& p, bool& resume, bool& step, bool& quit, bool& detach);
   std::string read_registers();

@@ -122,3 +122,36 @@ timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" -ex "
 wait $rvpid; st=$?
 grep -qE "interrupted at=0x1000(3[0-9a-f]|4[0-9a-f])" "$T/gdb.out" || fail "Ctrl-C did not stop the spinning guest"
 echo "PASS gdb: Ctrl-C stops a running guest (retrovisor status $st after kill)"
+
+# Attach, detach, attach again: the guest spins between the sessions (spin: jmp spin); the
+# second gdb stops it where it is, sees it there, and kills it.
+start_rv
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" -ex "set *(int*)0x200004 = 1" \
+  -ex "detach" >"$T/gdb1.out" 2>&1 || fail "first gdb session: $(cat "$T/gdb1.out")"
+sleep 0.5
+kill -0 $rvpid 2>/dev/null || fail "the guest did not run on after detach"
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" \
+  -ex "printf \"again at=%#x\\n\", \$pc" -ex "kill" >"$T/gdb.out" 2>&1
+wait $rvpid; st=$?
+grep -qE "again at=0x1000(3[0-9a-f]|4[0-9a-f])" "$T/gdb.out" || fail "the second gdb did not stop the spinning guest"
+grep -q "gdb attached again" "$T/rv.err" || fail "no attach message"
+grep -q "killed by the debugger" "$T/rv.err" || fail "the second gdb's kill did not end the run"
+echo "PASS gdb: attach, detach, attach again"
+
+# Real mode: $pc is the linear address (CS base + IP), from the reset vector on.
+printf '\xea\x00\xf0\x00\xf0' > "$T/jmp.bin"   # F000:FFF0: jmp F000:F000
+python3 -c "
+import sys; r = bytearray(b'\xf4' * 65536); r[0xF000:0xF003] = b'\x90\x90\xf4'; r[0xFFF0:0xFFF5] = open(sys.argv[1], 'rb').read(); open(sys.argv[2], 'wb').write(r)" \
+  "$T/jmp.bin" "$T/real.bin"
+port=$((20000 + RANDOM % 20000))
+"$RV" --bios "$T/real.bin" --gdb $port >"$T/rv.out" 2>"$T/rv.err" &
+rvpid=$!
+for _ in $(seq 50); do grep -q "waiting for gdb" "$T/rv.err" && break; sleep 0.1; done
+timeout 60 gdb -nx -batch -ex "set confirm off" -ex "target remote :$port" \
+  -ex "printf \"reset pc=%#x cs=%#x\\n\", \$pc, \$cs" -ex "stepi" -ex "printf \"after pc=%#x cs=%#x\\n\", \$pc, \$cs" \
+  -ex "break *0xff001" -ex "continue" -ex "printf \"bp pc=%#x\\n\", \$pc" -ex "kill" >"$T/gdb.out" 2>&1
+wait $rvpid
+grep -q "reset pc=0xfffffff0 cs=0xf000" "$T/gdb.out" || fail "real-mode \$pc at reset: $(grep pc= "$T/gdb.out")"
+grep -q "after pc=0xff000 cs=0xf000" "$T/gdb.out" || fail "real-mode \$pc after the far jump: $(grep pc= "$T/gdb.out")"
+grep -q "bp pc=0xff001" "$T/gdb.out" || fail "a real-mode breakpoint at a linear address: $(grep pc= "$T/gdb.out")"
+echo "PASS gdb: real-mode \$pc is CS base + IP"
