@@ -38,7 +38,7 @@ bench_run_engines() {
                 "$root/scripts/build.sh" retrovisor >/dev/null
             fi
             echo "running retrovisor (interpreter)..." >&2
-            measure retrovisor "$RETROVISOR" --bios "$ROM" -m 64M --debugcon stdio --stats
+            measure retrovisor "$RETROVISOR" --bios "$ROM" -m 64M --debugcon stdio --stats --clock virtual,pace=off
             SUM[retrovisor]=$(checksum_of "$W/retrovisor.out")
             INSNS[retrovisor]=$(grep -o 'guest_insns=[0-9]*' "$W/retrovisor.err" | cut -d= -f2 || true)
             SECS[retrovisor]=$CPU

@@ -14,7 +14,7 @@ command -v gdb >/dev/null || { echo "gdbbench.sh: gdb is missing (scripts/setup.
 [ -f "$GUEST_DIR/vmlinux" ] || { echo "gdbbench.sh: no $GUEST_DIR/vmlinux: run bench/linuxbench.sh once" >&2; exit 2; }
 append="console=ttyS0 quiet panic=-1 acpi=off nokaslr mitigations=off noapic nolapic no_timer_check cryptomgr.notests tsc_early_khz=1000000"
 args=(--kernel "$GUEST_DIR/vmlinux" --initrd "$GUEST_DIR/initramfs.cpio.gz" --append "$append" -m 512M --no-reboot
-      --stats --max-insns "$INSNS")
+      --stats --max-insns "$INSNS" --clock virtual,pace=off)
 mips() { grep -o 'mips=[0-9.]*' | tail -1 | cut -d= -f2; }
 run_with_gdb() {   # run_with_gdb GDB-COMMAND...
     local out

@@ -116,7 +116,7 @@ run_retrovisor() {
     local key=$1 kimg=$2 variant=$3 log=$W/$1.retrovisor.log err=$W/$1.retrovisor.err
     local append start now line booted="" done_="" gms="" sum="" failed="" status
     append=$(append_for "$variant" "$RV_TSC_KHZ")
-    echo "+ $RETROVISOR --kernel $GUEST_DIR/$kimg --initrd $GUEST_DIR/initramfs.cpio.gz --append \"$append\" -m $MEM --serial stdio --no-reboot --stats" >"$log"
+    echo "+ $RETROVISOR --kernel $GUEST_DIR/$kimg --initrd $GUEST_DIR/initramfs.cpio.gz --append \"$append\" -m $MEM --serial stdio --no-reboot --stats --clock virtual,pace=off" >"$log"
     echo "running retrovisor, $kimg ($variant)..." >&2
     start=$(us)
     while IFS= read -r line || [ -n "$line" ]; do
@@ -131,7 +131,7 @@ run_retrovisor() {
         esac
     done < <(timeout -k 5 "$TIMEOUT" "$RETROVISOR" --kernel "$GUEST_DIR/$kimg" \
                  --initrd "$GUEST_DIR/initramfs.cpio.gz" --append "$append" -m "$MEM" \
-                 --serial stdio --no-reboot --stats </dev/null 2>"$err"
+                 --serial stdio --no-reboot --stats --clock virtual,pace=off </dev/null 2>"$err"
              echo $? >"$W/$key.retrovisor.status")
     status=$(cat "$W/$key.retrovisor.status" 2>/dev/null || echo "?")
     BOOTED[$key.retrovisor]=${booted:+$(sec "$booted")}

@@ -56,9 +56,10 @@ po::options_description describe() {
        "CPU model, i.e. what CPUID advertises and which instructions exist: max (the default: "
        "x86-64-v2 plus MOVBE, LZCNT, XSAVE) or v1 (x86-64 baseline: SSE2, no SSE3+, POPCNT, "
        "CMPXCHG16B, XSAVE)")
-      ("clock", po::value<std::string>()->value_name("virtual|realtime"),
+      ("clock", po::value<std::string>()->value_name("virtual[,pace=on|off]|realtime"),
        "virtual (default): time is a function of the instructions executed, so runs repeat "
-       "exactly; realtime: time follows the host's clock")
+       "exactly; an idle guest waits in host time for its next event (pace=on, the default) or "
+       "jumps to it at once (pace=off: scripts, benchmarks); realtime: time follows the host's clock")
       ("accel", po::value<std::string>()->value_name("interp|kvm|auto|interp,kvm"),
        "the engine that starts the run: interp (default: the interpreter, repeatable runs), "
        "kvm (the host's KVM; fails with a message if it cannot be used), auto (KVM when it "
@@ -218,8 +219,10 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
   }
   if (vm.count("clock")) {
     const std::string& v = vm["clock"].as<std::string>();
-    if (v != "virtual" && v != "realtime") return usage_error("--clock: expected virtual or realtime, not '" + v + "'");
-    o.realtime_clock = v == "realtime";
+    if (v == "virtual,pace=off") o.pace = false;
+    else if (v == "virtual" || v == "virtual,pace=on") o.pace = true;
+    else if (v == "realtime") o.realtime_clock = true;
+    else return usage_error("--clock: expected virtual, virtual,pace=off or realtime, not '" + v + "'");
   }
   if (vm.count("accel")) {
     const std::string& v = vm["accel"].as<std::string>();

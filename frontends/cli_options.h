@@ -24,6 +24,7 @@ struct CliOptions {
   bool stats = false;
   bool no_reboot = false;
   bool realtime_clock = false;   // --clock realtime
+  bool pace = true;                // --clock virtual,pace=off: false
   CpuFeatures cpu;                 // --cpu MODEL
   Accel accel = Accel::Interp;     // --accel
   bool kvm_ready = false;          // --accel interp,kvm

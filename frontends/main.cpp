@@ -82,6 +82,7 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
   cfg.on_triple_fault = o.on_triple_fault;
   cfg.max_insns = o.max_insns;
   cfg.no_reboot = o.no_reboot;
+  cfg.pace = o.pace;
   if (o.realtime_clock) {
     // The only place host time enters the machine (DESIGN.md decision 7).
     cfg.host_clock = [] {
@@ -120,6 +121,7 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
   if (o.serial == "stdio" && !replay) {   // a replay's input is the log's only
     input = std::make_unique<rv::TerminalInput>();
     cfg.serial_input = [in = input.get()] { return in->next(); };
+    cfg.idle_wait = [in = input.get()](rv::Nanos ns) { in->wait(ns); };
   }
 
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);

@@ -62,6 +62,17 @@ int TerminalInput::read_byte() {
   return c;
 }
 
+void TerminalInput::wait(long long ns) {
+  if (m_pending >= 0 || ns <= 0) return;
+  if (m_eof) {
+    struct timespec t{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    nanosleep(&t, nullptr);
+    return;
+  }
+  pollfd p{STDIN_FILENO, POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>((ns + 999999) / 1000000));
+}
+
 int TerminalInput::next() {
   for (;;) {
     if (m_pending >= 0) {

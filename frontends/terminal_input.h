@@ -34,6 +34,9 @@ class TerminalInput {
 
   // The next byte for the guest, kNoInput or kInputQuit (machine/pc_config.h).
   int next();
+  // Waits up to `ns` nanoseconds for input (returns early when a byte is there; sleeps the
+  // whole time once the input has ended): the paced clock's idle wait.
+  void wait(long long ns);
 
  private:
   int read_byte();   // -1: nothing now

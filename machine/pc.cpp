@@ -219,7 +219,16 @@ RunResult Pc::run() {
           const Nanos t = now();
           if (next > t) host_sleep(std::min(next - t, kRealtimeMaxSleep));
         } else if (next > now()) {
-          m_idle_ns += next - now();
+          if (m_cfg.pace) {
+            // Paced: wait as long in host time, in steps (input stays responsive); virtual
+            // time advances by each step, so the sum is the same jump as unpaced.
+            const Nanos step = std::min(next - now(), kPacedMaxStep);
+            if (m_cfg.idle_wait) m_cfg.idle_wait(step);
+            else host_sleep(step);
+            m_idle_ns += step;
+          } else {
+            m_idle_ns += next - now();
+          }
         }
         m_sched.run_until(now());
         break;

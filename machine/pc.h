@@ -125,6 +125,7 @@ class Pc {
   u64 state_hash();
   static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
   static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
+  static constexpr Nanos kPacedMaxStep = 100'000'000;      // 100 ms (input ends a wait early)
   static constexpr Nanos kNsPerInsn = 1;
   PhysMemory& memory() { return m_mem; }
   IoBus& io() { return m_io; }

@@ -82,6 +82,15 @@ struct PcConfig {
   // from frontends/ (DESIGN.md: only frontends read host time). Unset: virtual time.
   std::function<Nanos()> host_clock;
   std::function<void(Nanos)> host_sleep;
+  // Virtual clock only: an idle guest (HLT, interrupts enabled) waits in host time until its
+  // next event is due, in steps of at most Pc::kPacedMaxStep (input ends a step early),
+  // virtual time advancing by each whole step (deterministic: the same jumps as unpaced;
+  // --clock virtual, the default for the CLI); false jumps to the event at once
+  // (pace=off). What the guest computes is the same either way.
+  bool pace = false;
+  // The paced clock's idle wait (frontends/: up to ns, returning early when host input is
+  // there); unset: a plain sleep of ns.
+  std::function<void(Nanos)> idle_wait;
   // Direct kernel boot (machine/boot/): no firmware runs; the board writes ACPI tables,
   // loads the kernel (bzImage, PVH ELF or Multiboot) and starts the CPU at its entry.
   std::shared_ptr<const std::vector<u8>> kernel;

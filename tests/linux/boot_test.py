@@ -18,6 +18,9 @@ the interpreter (and KVM) and checks it as a user would.
       serial bytes, instruction count and final state hash.
   boot_test.py qemu_spellings RETROVISOR GUEST_DIR KERNEL
       Boots with QEMU's spellings (-kernel -initrd -append -m 256M -nographic) to the shell.
+  boot_test.py paced RETROVISOR GUEST_DIR KERNEL
+      The self-test session with a 5 s sleep, paced (default) and --clock virtual,pace=off:
+      the sleep takes 5 s of host time when paced; output and instruction counts are equal.
   boot_test.py early_switch RETROVISOR GUEST_DIR KERNEL
       Moves the booting kernel to KVM after 5 million instructions and back after 3 s of
       host time; it must then reach the shell and answer. Exits 77 when KVM cannot be used.
@@ -329,6 +332,49 @@ def determinism(retro, guest, kernel):
     print("ok: identical serial output and instruction count")
 
 
+def paced(retro, guest, kernel):
+    """The paced virtual clock (the default): the self-test session with `sleep 5` takes
+    5 s of host time for the sleep and computes exactly what the unpaced run
+    (--clock virtual,pace=off) computes: the same serial bytes and instruction count. The
+    idle guest uses little of a core (the process's CPU time during the sleep)."""
+    runs = {}
+    for mode, extra in [("paced", []), ("unpaced", ["--clock", "virtual,pace=off"])]:
+        args = base_args(retro, guest, kernel, "console=ttyS0 guest.selftest=1 guest.sleep=5", "stdio") + extra
+        s = Session(args)
+
+        def cpu_s():   # the process's user + system CPU time so far
+            f = open(f"/proc/{s.p.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        try:
+            s.wait_for(b"SLEEP-BEGIN")
+            t0, c0 = time.monotonic(), cpu_s()
+            s.wait_for(b"SLEEP-END")
+            slept, idle_cpu = time.monotonic() - t0, cpu_s() - c0
+        except (TimeoutError, Ended) as e:
+            s.fail(str(e))
+        status = s.finish()
+        if status != 0:
+            fail(f"{mode}: exit status {status}: {s.stderr_text()}", s.log)
+        m = re.search(r"guest_insns=(\d+) host_s=([0-9.]+) cpu_s=([0-9.]+)", s.stderr_text())
+        if not m:
+            fail(f"{mode}: no --stats line: {s.stderr_text()}", s.log)
+        runs[mode] = (s.log, int(m.group(1)), idle_cpu, slept)
+        print(f"{mode}: sleep 5 took {slept:.2f} s of host time and {idle_cpu:.2f} CPU s; {m.group(1)} instructions, "
+              f"{m.group(3)} CPU s, {m.group(2)} host s in all")
+    (plog, pins, pidle, pslept), (ulog, uins, _, _) = runs["paced"], runs["unpaced"]
+    if not 4.8 <= pslept <= 8.0:
+        fail(f"paced: the guest's `sleep 5` took {pslept:.2f} s of host time, expected about 5")
+    if plog != ulog:
+        k = next((i for i in range(min(len(plog), len(ulog))) if plog[i] != ulog[i]), min(len(plog), len(ulog)))
+        fail(f"paced and unpaced serial output differ at byte {k}: {plog[k:k+80]!r} vs {ulog[k:k+80]!r}")
+    if pins != uins:
+        fail(f"instruction counts differ: paced {pins}, unpaced {uins}")
+    share = pidle / pslept
+    print(f"ok: same output and {pins} instructions; the idle guest used {100 * share:.1f}% of a core while paced")
+    if share > 0.05:
+        fail(f"the paced idle guest used {100 * share:.1f}% of a core (goal: under 2%)")
+
+
 def early_switch(retro, guest, kernel):
     """The running kernel moved to KVM early in its boot (5 million instructions in: the
     bzImage decompressor, integer code any KVM runs) and back to the interpreter after 3 s of
@@ -410,7 +456,7 @@ def qemu_spellings(retro, guest, kernel):
     print("ok: booted to the shell with QEMU's spellings, answered, powered off")
 
 
-MODES = {"interactive": interactive, "record_replay": record_replay, "qemu_spellings": qemu_spellings, "determinism": determinism, "switch": switch, "early_switch": early_switch}
+MODES = {"interactive": interactive, "record_replay": record_replay, "qemu_spellings": qemu_spellings, "paced": paced, "determinism": determinism, "switch": switch, "early_switch": early_switch}
 
 if __name__ == "__main__":
     if len(sys.argv) != 5 or sys.argv[1] not in MODES:
