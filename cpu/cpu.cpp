@@ -136,15 +136,7 @@ struct Cpu::BlockCache {
   void drop_page(u64 page) {
     auto it = by_page.find(page);
     if (it == by_page.end()) return;
-    for (u64 key : it->second) {
-      auto b = map.find(key);
-      if (b == map.end()) continue;
-      b->second->valid = false;
-      Block*& f = fast[slot(key)];
-      if (f == b->second.get()) f = nullptr;
-      graveyard.push_back(std::move(b->second));
-      map.erase(b);
-    }
+    for (u64 key : it->second) drop_key(key);
     by_page.erase(it);
   }
   void drop_key(u64 key) {

@@ -66,16 +66,21 @@ mb_kernel() {
     "$NASM" -f bin -o "$T/$1.bin" "$T/$1.asm" || { echo "nasm failed" >&2; exit 1; }
 }
 
-# A Multiboot kernel that echoes each byte from COM1 (polling LSR.DR) until it reads '.',
-# then powers off.
+# echo_kernel [store]: a Multiboot kernel that echoes each byte from COM1 (polling LSR.DR)
+# until it reads '.', then powers off; with "store" it also keeps every byte read in RAM at
+# 2 MiB (so that different input leaves a different machine).
 echo_kernel() {
-    mb_kernel echo <<'ASM'
+    local keep="" start=""
+    if [ "${1:-}" = store ]; then start="mov edi, 0x200000"; keep="stosb"; fi
+    mb_kernel echo <<ASM
+        $start
 .wait:  mov dx, 0x3FD
         in al, dx
         test al, 1
         jz .wait
         mov dx, 0x3F8
         in al, dx
+        $keep
         cmp al, '.'
         je .off
         out dx, al
@@ -393,25 +398,8 @@ output_full)
 record_replay)
     # Input typed with pauses is recorded; the replay prints the same bytes from the log
     # alone (stdin is not read) and ends at the same instruction. The kernel also keeps what
-    # it read in RAM (at 2 MiB), so a different input leaves a different machine.
-    mb_kernel echo <<'ASM'
-        mov edi, 0x200000
-.wait:  mov dx, 0x3FD
-        in al, dx
-        test al, 1
-        jz .wait
-        mov dx, 0x3F8
-        in al, dx
-        stosb
-        cmp al, '.'
-        je .off
-        out dx, al
-        jmp .wait
-.off:   mov dx, 0x604
-        mov ax, 0x2000
-        out dx, ax
-        hlt
-ASM
+    # it read in RAM, so a different input leaves a different machine.
+    echo_kernel store
     { printf 'abc'; sleep 0.3; printf 'xyz'; sleep 0.3; printf '.'; } |
         timeout 30 "$RV" --kernel "$T/echo.bin" --serial stdio --record "$T/r.rvr" --stats >"$T/out" 2>"$T/err"
     status=$?
