@@ -10,11 +10,16 @@
 //   info engine          the engine running the CPU, and whether KVM is open in this run
 //   info registers       RIP, RFLAGS, the general registers, CS/SS, CR0/CR3/CR4, EFER
 //   engine interp|kvm    move the running guest to that engine
+//   info status          running or halted, the engine, the instruction count, virtual time
 //   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
-//   quit                 end the run (as Ctrl-A X does)
+//   x/NF ADDR            QEMU's form (F: x b h w g hex units, i instructions); xp: physical
+//   quit, q              end the run (as Ctrl-A X does)
+// QEMU commands it lacks (stop, cont, system_powerdown, savevm...) are answered by name.
 #pragma once
 #include <string>
 #include <string_view>
+
+#include "memory/types.h"
 
 namespace rv {
 
@@ -37,7 +42,12 @@ class Monitor {
  private:
   std::string info_engine() const;
   std::string info_registers();
-  std::string examine(std::string_view addr, std::string_view count);
+  std::string info_status();
+  std::string examine(std::string_view addr, std::string_view count, bool phys);
+  std::string examine_fmt(std::string_view fmt, std::string_view addr, bool phys);
+  std::string dump(u64 addr, u64 count, unsigned size, bool phys);
+  std::string disassemble_at(u64 addr, u64 n, bool phys);
+  bool guest_byte(u64 addr, bool phys, u8& b);
   std::string engine(std::string_view name);
 
   Pc& m_pc;

@@ -84,6 +84,26 @@ monitor_commands)
     has "fffffffffffffffe: -- -- 00 00"   # 32-bit mode, no paging: 0xFFFFFFFE-F unmapped, then the wrap to 0
     [ "$(count '(retrovisor) ')" -eq 12 ] || fail "$(count '(retrovisor) ') prompts, expected 12 (one per Enter, one on entry)"
     ;;
+monitor_qemu_habits)
+    # QEMU's spellings: x/NF (hex units, instructions), xp, info status, q; the commands it
+    # lacks are answered by name; a bare x says what it needs.
+    feed "a${A}cx/4xb 100000"$'\n'"x/2xw 0x100000"$'\n'"x/1g 100000"$'\n'"x/3i 100020"$'\n'"xp/2w 100000"$'\n'"info status"$'\n'"x"$'\n'"stop"$'\n'"system_powerdown"$'\n'"x/2q 100000"$'\n'"q"$'\n'
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    has "quitting"
+    has "0000000000100000: 02 b0 ad 1b"
+    has "0000000000100000: 1badb002 00010000"
+    has "0000000000100000: 000100001badb002"
+    grep -qE '^0000000000100020: bd de c0 5e 00 +mov ebp, 0x5ec0de' "$T/out" || fail "x/3i does not disassemble the entry"
+    has "0000000000100029: ec "
+    has "0000000000100025: 66 ba fd 03"
+    has "VM status: running; engine interp;"
+    has "error: x: expected an address"
+    has "error: not supported by the retrovisor monitor: stop"
+    has "error: not supported by the retrovisor monitor: system_powerdown"
+    has "error: x/2q: formats are x (hex) and i (instructions), units b, h, w, g"
+    [ "$(grep -c '^0000000000100000: 1badb002 00010000' "$T/out")" -eq 2 ] || fail "xp/2w at the same (identity-mapped) address differs"
+    ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.
     feed "x${A}cquit"$'\n'"y"
