@@ -363,6 +363,14 @@ Cpu::Block* Cpu::next_block(Block* b) {
 }
 
 Cpu::Block* Cpu::build_block(u64 pa, u64 la) {
+  // A bounded cache: when it holds kMaxCachedBlocks blocks, all are dropped (freed at the next
+  // safe point) and it fills again from what runs now, so that no guest (one that runs every
+  // byte of a large RAM as code, say) makes it grow without end.
+  if (RV_UNLIKELY(m_blocks->map.size() >= kMaxCachedBlocks)) {
+    m_epoch++;   // unlinks them all
+    m_blocks->clear();
+    m_blocks_flushed++;
+  }
   auto blk = std::make_unique<Block>();
   blk->key = (pa << 2) | static_cast<u64>(m_mode);
   blk->la = la;
@@ -736,6 +744,8 @@ StopReason Cpu::run(u64 max_insns) {
     }
   }
 }
+
+size_t Cpu::cached_blocks() const { return m_blocks->map.size(); }
 
 bool Cpu::block_has_breakpoint(const Block* b) const {
   const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;

@@ -399,6 +399,11 @@ class Cpu {
   }
   // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).
   bool debug_translate(u64 la, u64& pa) const;
+  // The decoded-block cache: how many blocks it holds, at most kMaxCachedBlocks (then it is
+  // emptied and refills; cache_flushes() counts how often).
+  static constexpr size_t kMaxCachedBlocks = 1u << 17;
+  size_t cached_blocks() const;
+  u64 cache_flushes() const { return m_blocks_flushed; }
   void raise_debug_fault();       // #DB for general detect: a fault, RF=1 in its frame
   void set_cr0(u64 v);
   void set_cr3(u64 v);
@@ -492,6 +497,7 @@ class Cpu {
   CpuFeatures m_features;    // the CPU model (cpu_features.h)
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
+  u64 m_blocks_flushed = 0;
   bool m_exec_breaks = false;    // an instruction breakpoint is set (DR7 or gdb): blocks are checked
   bool m_debug_active = false;   // a breakpoint is enabled in DR7: instructions run one by one
   bool m_debug_io = false;       // an I/O breakpoint is enabled (CR4.DE)

@@ -198,6 +198,8 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
     double mips = r.cpu_seconds > 0 ? r.guest_insns / r.cpu_seconds / 1e6 : 0;
     std::fprintf(stderr, "retrovisor: stats: guest_insns=%llu host_s=%.3f cpu_s=%.3f mips=%.1f resets=%u\n",
                  static_cast<unsigned long long>(r.guest_insns), r.host_seconds, r.cpu_seconds, mips, r.resets);
+    std::fprintf(stderr, "retrovisor: stats: blocks_cached=%zu block_cache_flushes=%llu\n", pc.cpu().cached_blocks(),
+                 static_cast<unsigned long long>(pc.cpu().cache_flushes()));
     if (r.engine_switches || r.kvm_seconds > 0)
       std::fprintf(stderr, "retrovisor: stats: engine_switches=%u kvm_s=%.3f kvm_exits=%llu (guest_insns counts the interpreter's only)\n",
                    r.engine_switches, r.kvm_seconds, static_cast<unsigned long long>(r.kvm_exits));

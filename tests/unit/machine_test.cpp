@@ -172,6 +172,28 @@ TEST(PcRun, InstructionLimit) {
   EXPECT_EQ(run.r.guest_insns, 12345u);
 }
 
+// A guest that runs every byte of 1.5 MiB of RAM as code (JMP $+2, each a block of its own)
+// makes more blocks than the cache keeps: it stays bounded and the run is still right.
+TEST(PcRun, BlockCacheIsBounded) {
+  std::vector<u8> k;
+  auto u32le = [&](u32 v) { for (int i = 0; i < 4; i++) k.push_back(static_cast<u8>(v >> (8 * i))); };
+  // Multiboot v1 a.out kludge: header_addr, load_addr, load_end_addr, bss_end_addr, entry.
+  const u32 base = 0x100000, code = base + 32, n = 3 * 256 * 1024;
+  for (u32 v : {0x1BADB002u, 0x10000u, 0u - (0x1BADB002u + 0x10000u), base, base, code + 2 * n + 1, code + 2 * n + 1, code})
+    u32le(v);
+  for (u32 i = 0; i < n; i++) k.insert(k.end(), {0xEB, 0x00});   // jmp $+2
+  k.push_back(0xF4);                                              // hlt (IF=0: the end)
+  PcConfig c;
+  c.ram_bytes = 8 * MiB;
+  c.kernel = std::make_shared<const std::vector<u8>>(std::move(k));
+  Pc pc(c);
+  RunResult r = pc.run();
+  EXPECT_EQ(r.kind, StopKind::Halted);
+  EXPECT_EQ(r.guest_insns, n + 1);
+  EXPECT_LE(pc.cpu().cached_blocks(), Cpu::kMaxCachedBlocks);
+  EXPECT_GE(pc.cpu().cache_flushes(), 1u);
+}
+
 TEST(PcRun, LimitAcrossSlices) {
   RomRun run = run_rom({0xEB, 0xFE}, Pc::kSliceInsns + 7);
   EXPECT_EQ(run.r.kind, StopKind::InsnLimit);
