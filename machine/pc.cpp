@@ -129,7 +129,23 @@ RunResult Pc::run() {
   };
 
   const Nanos host0 = host_clock();
+  // The watchdog: a turn of this loop that neither retires an instruction nor advances
+  // virtual time makes no progress; a long run of them is an emulator bug, reported with the
+  // guest's CS:RIP instead of spinning forever (issue 15).
+  u64 stall_turns = 0, last_icount = ~0ull;
+  Nanos last_now = -1;
   for (;;) {
+    if (m_cpu.state().icount != last_icount || now() != last_now) {
+      last_icount = m_cpu.state().icount;
+      last_now = now();
+      stall_turns = 0;
+    } else if (++stall_turns > kMaxStallTurns) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "emulator bug: the run loop turned %llu times without progress at %04x:%llx "
+                    "(please report it)", static_cast<unsigned long long>(stall_turns), m_cpu.state().seg[CS].sel,
+                    static_cast<unsigned long long>(m_cpu.state().rip));
+      return finish(StopKind::EngineError, kExitUsage, buf);
+    }
     const DoorResult door = poll_door();
     if (door == DoorResult::Quit) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
     if (door == DoorResult::Diverged) return finish(StopKind::ReplayDiverged, kExitUsage, m_replay_error);

@@ -142,6 +142,7 @@ class Pc {
   static constexpr Nanos kMaxIdleNs = 600 * kNsPerSec;
 
   static constexpr u64 kSliceInsns = 1'000'000;
+  static constexpr u64 kMaxStallTurns = 10'000'000;   // the run loop's watchdog (pc.cpp)
 
  private:
   void map_memory();
