@@ -50,7 +50,9 @@ constexpr Form kMem[8][8] = {
     {L(2), S(2), S(2), S(2), L(10), L(8), S(10), S(8)},  // DF: FILD FISTTP FIST FISTP FBLD FILD64 FBSTP FISTP64
 };
 
-// Register forms: ModRM C0..FF.
+// Register forms: ModRM C0..FF. The undocumented aliases that every x87 since the 8087 runs
+// (FSTP1, FCOM2, FCOMP3, FXCH4, FCOMP5, FXCH7, FSTP8, FSTP9) run too: on the host's unit, as
+// every computational form here does.
 Form reg_form(unsigned opc, unsigned reg, unsigned rm) {
   const Form c{Kind::Compute}, h{Kind::Compute};   // h: FNOP FINCSTP FDECSTP FFREE(P), which record FOP too
   switch (opc) {
@@ -58,6 +60,7 @@ Form reg_form(unsigned opc, unsigned reg, unsigned rm) {
     case 1:
       switch (reg) {
         case 0: case 1: case 7: return c;                   // FLD ST(i), FXCH, FPREM..FCOS
+        case 3: return c;                                   // D9 D8+i: FSTP1, an alias of FSTP ST(i)
         case 2: return rm == 0 ? h : kBad;                  // FNOP
         case 4: return (rm == 0 || rm == 1 || rm == 4 || rm == 5) ? c : kBad;   // FCHS FABS FTST FXAM
         case 5: return rm != 7 ? c : kBad;                  // FLD1 .. FLDZ
@@ -75,17 +78,18 @@ Form reg_form(unsigned opc, unsigned reg, unsigned rm) {
         if (rm == 0 || rm == 1 || rm == 4) return {Kind::NoWaitNop};
       }
       return kBad;
-    case 4: return (reg == 2 || reg == 3) ? kBad : c;       // FADD FMUL FSUBR FSUB FDIVR FDIV ST(i),ST
+    case 4: return c;   // FADD FMUL FSUBR FSUB FDIVR FDIV ST(i),ST; DC D0+i / D8+i: FCOM2/FCOMP3, aliases
     case 5:
       if (reg == 0) return h;                               // FFREE
-      return (reg >= 2 && reg <= 5) ? c : kBad;             // FST FSTP FUCOM FUCOMP
+      return (reg >= 1 && reg <= 5) ? c : kBad;             // DD C8+i: FXCH4 (alias); FST FSTP FUCOM FUCOMP
     case 6:
       if (reg == 3) return rm == 1 ? c : kBad;              // FCOMPP
-      return reg == 2 ? kBad : c;                           // FADDP FMULP FSUBRP FSUBP FDIVRP FDIVP
+      return c;                                             // FADDP FMULP FSUBRP FSUBP FDIVRP FDIVP; DE D0+i: FCOMP5
     default:
       if (reg == 0) return h;                               // FFREEP
       if (reg == 4 && rm == 0) return {Kind::FnstswAx};
-      return (reg == 5 || reg == 6) ? c : kBad;             // FUCOMIP FCOMIP
+      // DF C8+i FXCH7, D0+i FSTP8, D8+i FSTP9 (aliases); FUCOMIP FCOMIP
+      return (reg >= 1 && reg <= 3) || reg == 5 || reg == 6 ? c : kBad;
   }
 }
 

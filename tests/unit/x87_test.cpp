@@ -207,7 +207,7 @@ TEST(X87, NmUdAndPointers) {
     f.cpu.run(10);
     EXPECT_EQ(hook.m_vector, kNM);
   }
-  for (Bytes bad : {R(0xD9, 0xD1), R(0xD9, 0xE2), M(0xD9, 1, 0), R(0xDE, 0xD8), R(0xDF, 0xE1), R(0xDD, 0xC8),
+  for (Bytes bad : {R(0xD9, 0xD1), R(0xD9, 0xE2), M(0xD9, 1, 0), R(0xDE, 0xD8), R(0xDF, 0xE1), R(0xDD, 0xF0),
                     Bytes{0xF0, 0xD9, 0xE8}}) {   // LOCK: #UD
     X87Env f;
     f.run_code(bad, initial_image(), d.data());
@@ -252,6 +252,22 @@ TEST(X87, FopRecordedLikeTheHost) {
     X87Env e;
     e.run_code(code, initial_image(), gd.data());
     EXPECT_EQ(x87::rd16(hd.data() + 0x50 + 18), x87::rd16(gd.data() + 0x50 + 18)) << hex(op.data(), 2);
+  }
+}
+
+// The undocumented register forms run as on the host (hardware): FSTP1 (D9 D8+i), FCOM2
+// (DC D0+i), FCOMP3 (DC D8+i), FXCH4 (DD C8+i), FCOMP5 (DE D0+i), FXCH7 (DF C8+i), FSTP8
+// (DF D0+i), FSTP9 (DF D8+i): stack, condition codes and exceptions (an empty ST(i) too).
+TEST(X87, UndocumentedAliasesRunAsOnHardware) {
+  const Bytes aliases[] = {R(0xD9, 0xD9), R(0xDC, 0xD1), R(0xDC, 0xD9), R(0xDD, 0xC9), R(0xDE, 0xD1),
+                           R(0xDF, 0xC9), R(0xDF, 0xD1), R(0xDF, 0xD9), R(0xD9, 0xDF), R(0xDF, 0xCF)};
+  for (const Bytes& op : aliases) {
+    Data d{};
+    put(d, 0x10, 2.5);
+    put(d, 0x18, -7.0);
+    const Bytes code = cat({M(0xDD, 0, D(0x10)), M(0xDD, 0, D(0x18)), op, kFnstswAxToMem, R(0xDF, 0xE0),
+                            {0x66, 0x89, 0x46, 0xF2}});
+    compare(code, d, initial_image(), hex(op.data(), 2).c_str());
   }
 }
 
