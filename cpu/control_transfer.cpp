@@ -322,6 +322,7 @@ Segment check_outer_ss(Cpu& cpu, u16 ss_sel, u8 rpl, bool target64) {
 // IRET/IRETD/IRETQ (SDM Vol.2 IRET "Operation"; Vol.3A §6.14.3 for 64-bit mode).
 void Cpu::iret(unsigned osize) {
   end_block();
+  m_s.nmi_blocked = false;   // IRET ends NMI blocking (a pending NMI is taken after it)
   const u64 old_rsp = m_s.gpr[RSP];
   const u64 old_flags = rflags();
   const unsigned iopl = (old_flags >> 12) & 3;

@@ -333,7 +333,7 @@ Cpu::Block* Cpu::get_block() {
 void Cpu::chain_sentinel(Cpu& c, const Slot* s) {
   Block* b = reinterpret_cast<Block*>(s->d.imm);
   c.m_last_block = b;
-  if (RV_UNLIKELY(c.m_s.nmi_pending || (c.m_intr && (c.m_s.rflags & kFlagIF)))) return;
+  if (RV_UNLIKELY(c.nmi_deliverable() || (c.m_intr && (c.m_s.rflags & kFlagIF)))) return;
   if (++c.m_chain_depth > 256) return;   // bounds the stack if the compiler did not make tail calls
   const u64 rip = c.m_s.rip;
   for (int i = 0; i < 2; i++) {
@@ -513,8 +513,10 @@ void Cpu::inject_event(u8 vector, bool has_error, u32 error, bool external) {
 
 bool Cpu::service_interrupts() {
   if (m_s.icount < m_s.int_shadow_until) return false;
-  if (m_s.nmi_pending) {
+  if (nmi_deliverable()) {
+    // While the handler runs, further NMIs wait (one is kept pending) until the next IRET.
     m_s.nmi_pending = false;
+    m_s.nmi_blocked = true;
     m_s.halted = false;
     m_insn_start = m_s.rip;
     try { deliver_event(kNMI, false, 0, false, true); } catch (const GuestFault& f) { handle_fault(f); }
@@ -717,7 +719,7 @@ StopReason Cpu::run(u64 max_insns) {
       // An interrupt shadow (STI, MOV SS, POP SS) with an event pending: run only the
       // shadowed instruction, so the event is taken right after it (STI; NOP; CLI takes it
       // after the NOP) as when single-stepping.
-      if (RV_UNLIKELY(m_s.int_shadow_until > m_s.icount && (m_intr || m_s.nmi_pending)))
+      if (RV_UNLIKELY(m_s.int_shadow_until > m_s.icount && (m_intr || nmi_deliverable())))
         m_stop_at = std::min(end, m_s.int_shadow_until);
       // Chained execution: block after block until something needs the outer loop's
       // attention (end_block() from a handler, the budget, or a deliverable interrupt).
@@ -731,7 +733,7 @@ StopReason Cpu::run(u64 max_insns) {
           after_data_breakpoint();
           break;
         }
-        if (m_block_abort || m_s.icount >= m_budget_end || m_s.nmi_pending || (m_intr && (m_s.rflags & kFlagIF))) break;
+        if (m_block_abort || m_s.icount >= m_budget_end || nmi_deliverable() || (m_intr && (m_s.rflags & kFlagIF))) break;
         if (!m_last_block) break;
         m_insn_start = m_s.rip;
         b = next_block(m_last_block);

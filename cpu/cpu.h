@@ -140,6 +140,7 @@ class Cpu {
   void inject_event(u8 vector, bool has_error, u32 error, bool external);
   void set_intr_ack(std::function<u8()> ack) { m_intr_ack = std::move(ack); }  // INTA cycle
   void raise_nmi() { m_s.nmi_pending = true; abort_block(); }   // recognised after this instruction
+  bool nmi_deliverable() const { return m_s.nmi_pending && !m_s.nmi_blocked; }
   void set_tsc_source(std::function<u64()> fn) { m_tsc_source = std::move(fn); }
   void set_platform(CpuPlatform* p) { m_platform = p; }
   CpuPlatform* platform() const { return m_platform; }

@@ -120,6 +120,7 @@ struct CpuState {
 
   bool halted = false;
   bool nmi_pending = false;
+  bool nmi_blocked = false;   // an NMI was delivered and no IRET has run since (SDM Vol.3A §6.7.1)
   u64 int_shadow_until = 0;   // interrupts inhibited while icount < this (STI, MOV SS, POP SS)
   u64 icount = 0;             // retired instructions (REP iterations count one each) plus
                               // event deliveries (one each: exceptions, interrupts, NMIs)

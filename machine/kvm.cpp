@@ -637,6 +637,7 @@ void KvmVcpu::put_state(const CpuState& s, u64 tsc) {
   ev.interrupt.shadow = s.icount < s.int_shadow_until ? KVM_X86_SHADOW_INT_STI : 0;
   ev.nmi.injected = 0;
   ev.nmi.pending = s.nmi_pending;
+  ev.nmi.masked = s.nmi_blocked;
   ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
   if (ioctl(m_vcpu, KVM_SET_VCPU_EVENTS, &ev) < 0) ioctl_failed("KVM_SET_VCPU_EVENTS");
   m_run->cr8 = s.cr8;
@@ -717,6 +718,7 @@ void KvmVcpu::get_state(CpuState& s, u64& tsc, PendingEvent& pending) {
   if (ioctl(m_vcpu, KVM_GET_VCPU_EVENTS, &ev) < 0) ioctl_failed("KVM_GET_VCPU_EVENTS");
   s.int_shadow_until = ev.interrupt.shadow ? s.icount + 1 : 0;
   s.nmi_pending = ev.nmi.pending;
+  s.nmi_blocked = ev.nmi.masked;
   s.halted = false;
   pending = PendingEvent{};
   // An event KVM accepted but has not delivered (the run was kicked first, or an exit came

@@ -76,7 +76,7 @@ u64 Pc::state_hash() {
   m.add(s.idtr.base ^ static_cast<u64>(s.idtr.limit) << 48);
   for (u64 v : {s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.xcr0, s.efer, s.star, s.lstar, s.cstar, s.sfmask, s.kernel_gs_base,
                 s.sysenter_cs, s.sysenter_esp, s.sysenter_eip, s.tsc_offset, s.tsc_aux, s.apic_base, s.pat, s.misc_enable,
-                s.mtrr_def_type, s.int_shadow_until, s.icount, static_cast<u64>(s.halted) | static_cast<u64>(s.nmi_pending) << 1})
+                s.mtrr_def_type, s.int_shadow_until, s.icount, static_cast<u64>(s.halted) | static_cast<u64>(s.nmi_pending) << 1 | static_cast<u64>(s.nmi_blocked) << 2})
     m.add(v);
   for (u64 v : s.dr) m.add(v);
   bool nz;
