@@ -48,6 +48,12 @@ u64 Cpu::read_descriptor(u16 sel, u8 vector_on_fault) {
 void invalidate_data_segments(Cpu& cpu, u8 new_cpl) {
   for (u8 r : {ES, DS, FS, GS}) {
     Segment& sg = cpu.state().seg[r];
+    // SDM IRET/RET pseudocode: "IF SegmentSelector == NULL OR (DPL < CPL AND data or
+    // non-conforming code) THEN SegmentSelector <- 0": a null selector with RPL 1-3 becomes 0.
+    if ((sg.sel & 0xFFFC) == 0) {
+      sg.sel = 0;
+      continue;
+    }
     bool conforming_code = sg.s() && (sg.type() & 0xC) == 0xC;
     if (sg.present() && !conforming_code && sg.dpl() < new_cpl) {
       u64 base = (r == FS || r == GS) ? sg.base : 0;   // 64-bit FS/GS bases come from the MSRs
