@@ -134,7 +134,9 @@ void exec_ENTER(Cpu& c, const DecodedInsn& d) {
   u64 m = c.sp_mask();
   try {
     c.push(st.gpr[RBP], s);
-    u64 frame = st.gpr[RSP] & m;
+    // FrameTemp is RSP, ESP or SP by the operand size, not the stack size (SDM ENTER): with a
+    // 32-bit operand size on a 16-bit stack, EBP keeps ESP's upper half.
+    u64 frame = st.gpr[RSP] & Cpu::mask_of(s);
     if (level > 0) {
       u64 bp = st.gpr[RBP];
       for (unsigned i = 1; i < level; i++) {
