@@ -39,6 +39,7 @@ int fixed_mtrr_index(u32 index) {
 }
 
 constexpr u32 kMsrBiosSignId = 0x8B;   // microcode revision: reads 0, writes ignored
+constexpr u32 kMsrPlatformId = 0x17, kMsrMcgCap = 0x179, kMsrMcgStatus = 0x17A;
 
 }  // namespace
 
@@ -135,6 +136,14 @@ bool Cpu::read_msr(u32 index, u64& value) {
     case msr::kKernelGsBase: value = m_s.kernel_gs_base; return true;
     case msr::kTscAux: value = m_s.tsc_aux; return true;
     case kMsrBiosSignId: value = 0; return true;
+    // IA32_PLATFORM_ID (SDM Vol.4 Table 2-2; read-only): platform ID 0. Linux's microcode
+    // code reads it on every GenuineIntel CPU at boot; a #GP here was an "unchecked MSR
+    // access error" in its log.
+    case kMsrPlatformId: value = 0; return true;
+    // IA32_MCG_CAP / IA32_MCG_STATUS (SDM Vol.3B §15.3.1): no error-reporting banks, no
+    // machine check in progress.
+    case kMsrMcgCap: value = 0; return true;
+    case kMsrMcgStatus: value = 0; return true;
     default: return m_platform && m_platform->platform_read_msr(index, value);
   }
 }
@@ -213,6 +222,7 @@ bool Cpu::write_msr(u32 index, u64 v) {
       m_s.tsc_aux = v;
       return true;
     case kMsrBiosSignId: return true;
+    case kMsrMcgStatus: return v == 0;   // clearing it is allowed; nothing is in progress
     default: return m_platform && m_platform->platform_write_msr(index, v);
   }
 }

@@ -50,7 +50,7 @@ def fail(msg, log=b""):
 def check_log(log):
     text = log.decode(errors="replace")
     for bad in ["BUG:", "WARNING:", "Oops", "Kernel panic", "clocksource unstable", "TSC calibration failed",
-                "Marking clocksource"]:
+                "Marking clocksource", "unchecked MSR access"]:
         if bad in text:
             fail(f"kernel log contains {bad!r}", log)
     for need, why in [("Run /init", "user space started"), ("IOAPIC", "IOAPIC detected"),
