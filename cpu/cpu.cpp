@@ -191,6 +191,8 @@ void Cpu::reset() {
 }
 
 void Cpu::state_changed() {
+  m_ss_shadow_at = ~0ull;   // a new state: no MOV SS shadow, no #DB held by one
+  m_held_db = 0;
   m_epoch++;
   m_blocks->clear();
   debug_regs_changed();
@@ -542,8 +544,10 @@ bool Cpu::service_interrupts() {
 // B0-B3 saying which breakpoints and BS the single step (§17.2.3, §17.3.1).
 void Cpu::step_one() {
   const bool tf = m_s.rflags & kFlagTF;
+  const u64 insn_icount = m_s.icount;
   m_insn_start = m_s.rip;
   m_data_hits = 0;
+  m_sw_event = false;
   m_gdb_watch_hit = nullptr;
   if (!m_gdb_breaks.empty()) {
     const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
@@ -569,13 +573,10 @@ void Cpu::step_one() {
       m_gdb_hit = true;
       request_stop();
     }
-    if ((tf || m_data_hits) && !m_triple) {
-      if (m_data_hits) m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
-      m_data_hits = 0;   // reported (blocks that follow check it too)
-      if (tf) m_s.dr[6] |= 0x4000;   // BS: single-step trap (SDM Vol.3B §17.2.3)
-      m_insn_start = m_s.rip;
-      deliver_event(kDB, false, 0, false);
-    }
+    // BS: single-step trap (SDM Vol.3B §17.2.3), not after INT n (it clears TF itself).
+    const u64 bits = m_data_hits | (tf && !m_sw_event ? 0x4000 : 0);
+    m_data_hits = 0;   // reported (blocks that follow check it too)
+    if ((bits || m_held_db) && !m_triple) trap_db(bits, insn_icount);
   } catch (const GuestFault& f) {
     m_data_hits = 0;   // the instruction did not complete: no data breakpoint
     if (m_gdb_watch_hit && !m_gdb_hit) m_gdb_watch_hit = nullptr;
@@ -696,7 +697,7 @@ StopReason Cpu::run(u64 max_insns) {
       return StopReason::Halted;
     }
     m_blocks->graveyard.clear();
-    if (RV_UNLIKELY(m_trace || (m_s.rflags & (kFlagTF | kFlagRF)))) {
+    if (RV_UNLIKELY(m_trace || (m_s.rflags & (kFlagTF | kFlagRF)) || m_held_db)) {
       step_one();
       continue;
     }
@@ -767,16 +768,33 @@ void Cpu::after_data_breakpoint() {
     request_stop();
   }
   if (m_data_hits && !m_triple) {
-    m_s.dr[6] = (m_s.dr[6] & ~0xFull) | m_data_hits;
+    const u64 bits = m_data_hits;
     m_data_hits = 0;
-    m_insn_start = m_s.rip;
     try {
-      deliver_event(kDB, false, 0, false);
+      trap_db(bits, m_s.icount - 1);
     } catch (const GuestFault& f) {
       handle_fault(f);
     }
   }
   m_data_hits = 0;
+}
+
+// The trap-class #DB after an instruction (the one counted at insn_icount) with the DR6
+// bits it raised: held when that instruction was MOV SS or POP SS (its shadow), else
+// delivered now together with any held one (SDM Vol.3A §6.8.3: MOV SS; INT n delivers the
+// #DB at the handler's entry).
+void Cpu::trap_db(u64 bits, u64 insn_icount) {
+  if (bits && m_ss_shadow_at == insn_icount) {
+    m_held_db |= bits;
+    abort_block();   // the next instruction runs alone (run() steps while one is held)
+    return;
+  }
+  bits |= m_held_db;
+  m_held_db = 0;
+  if (bits & 0xF) m_s.dr[6] = (m_s.dr[6] & ~0xFull) | (bits & 0xF);   // B0-B3: this trap's
+  if (bits & 0x4000) m_s.dr[6] |= 0x4000;                              // BS
+  m_insn_start = m_s.rip;
+  deliver_event(kDB, false, 0, false);
 }
 
 }  // namespace rv

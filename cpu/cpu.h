@@ -420,6 +420,12 @@ class Cpu {
   // ---- execution control used by handlers ----
   void end_block() { abort_block(); }      // stop the current block after this insn
   void set_int_shadow() { m_s.int_shadow_until = m_s.icount + 2; }
+  // MOV SS / POP SS: interrupts and also debug exceptions (single step, data breakpoints)
+  // wait until after the next instruction (SDM Vol.3A §6.8.3): a #DB this one raises is held.
+  void set_ss_shadow() {
+    set_int_shadow();
+    m_ss_shadow_at = m_s.icount;
+  }
   void halt() { m_s.halted = true; abort_block(); }
   // REP string instructions: rep_budget() is how many iterations (>= 1) the handler may do in
   // this call; the run loop counts one retired instruction per handler call, so after k
@@ -499,6 +505,10 @@ class Cpu {
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
   u64 m_blocks_flushed = 0;
+  u64 m_ss_shadow_at = ~0ull;    // icount of the last MOV SS / POP SS (set_ss_shadow)
+  u64 m_held_db = 0;             // DR6 bits of a #DB held by that shadow, for after the next instruction
+  bool m_sw_event = false;       // the running instruction delivered INT n / INT3 / INTO
+  void trap_db(u64 bits, u64 insn_icount);
   bool m_exec_breaks = false;    // an instruction breakpoint is set (DR7 or gdb): blocks are checked
   bool m_debug_active = false;   // a breakpoint is enabled in DR7: instructions run one by one
   bool m_debug_io = false;       // an I/O breakpoint is enabled (CR4.DE)

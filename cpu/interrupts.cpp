@@ -64,6 +64,7 @@ void Cpu::deliver_event(u8 vector, bool has_error, u32 error, bool software, boo
   // --max-insns and the next device deadline. INT n, INT3, INTO and INT1 are instructions
   // and count as such (once, when they retire).
   if (!software) m_s.icount++;
+  else m_sw_event = true;   // no single-step trap follows INT n (SDM Vol.3B §17.3.1.4)
   end_block();
   m_s.halted = false;
   // Fault-class exceptions push RF=1 (SDM Vol.3A §17.3.1.1), so the IRET back to the faulting

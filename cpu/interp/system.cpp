@@ -32,7 +32,7 @@ void exec_MOV_Sw_Ew(Cpu& c, const DecodedInsn& d) {
   if (sr > GS || sr == CS) c.ud(d);
   u16 sel = static_cast<u16>(c.read_E(d, 2));
   c.load_seg(sr, sel);
-  if (sr == SS) c.set_int_shadow();   // MOV SS inhibits interrupts for one instruction
+  if (sr == SS) c.set_ss_shadow();   // MOV SS holds interrupts and debug traps for one instruction
   c.end_block();
 }
 
@@ -51,7 +51,7 @@ void exec_POP_seg(Cpu& c, const DecodedInsn& d) {
   c.load_seg(Seg, sel);
   u64 nsp = (rsp + s) & m;
   c.state().gpr[RSP] = w == 2 ? (rsp & ~0xFFFFull) | nsp : nsp;
-  if (Seg == SS) c.set_int_shadow();
+  if (Seg == SS) c.set_ss_shadow();
   c.end_block();
 }
 
