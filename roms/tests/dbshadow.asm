@@ -13,6 +13,17 @@
         org 0
 %include "lib.inc"
 
+%macro TF_ON 0
+        pushfd
+        or dword [esp], 0x100
+        popfd
+%endmacro
+%macro TF_OFF 0
+        pushfd
+        and dword [esp], ~0x100
+        popfd
+%endmacro
+
 HITS    equ VARS + 0x100
 EIPS    equ VARS + 0x104        ; up to 4 dwords
 DR6S    equ VARS + 0x114
@@ -31,15 +42,11 @@ start:  ENTER_PM32
         ; A: TF from POPFD; MOV SS: its step trap waits for the NOP; one #DB after the NOP
         call clear
         mov ax, ss
-        pushfd
-        or dword [esp], 0x100
-        popfd
+        TF_ON
         mov ss, ax
         nop
 .a:     nop
-        pushfd
-        and dword [esp], ~0x100
-        popfd
+        TF_OFF
         P32 "A mov ss; nop:      "
         mov edi, ROMBASE + (.a - $$)
         call report
@@ -48,16 +55,12 @@ start:  ENTER_PM32
         ; step trap after the instruction after INT 0x80 (TF back from the handler's IRETD)
         call clear
         mov ax, ss
-        pushfd
-        or dword [esp], 0x100
-        popfd
+        TF_ON
         mov ss, ax
         int 0x80
         nop
 .b:     nop
-        pushfd
-        and dword [esp], ~0x100
-        popfd
+        TF_OFF
         P32 "B mov ss; int 0x80: "
         mov edi, ROMBASE + (.b - $$)
         call report
@@ -65,19 +68,15 @@ start:  ENTER_PM32
         ; C: an IRETD that sets TF returns to INT 0x80: no trap inside the handler; the step
         ; trap comes after the instruction after INT 0x80
         call clear
-        pushfd
+        pushfd                          ; an IRETD frame with TF set
         or dword [esp], 0x100
         push dword SEL_CODE32
         push dword ROMBASE + (.c0 - $$)
-        and dword [esp + 8], ~0x100
-        or dword [esp + 8], 0x100
         iretd
 .c0:    int 0x80
         nop
 .c:     nop
-        pushfd
-        and dword [esp], ~0x100
-        popfd
+        TF_OFF
         P32 "C iretd to int 0x80:"
         mov edi, ROMBASE + (.c - $$)
         call report
