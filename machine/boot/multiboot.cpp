@@ -88,7 +88,10 @@ BootResult load_multiboot(PhysMemory& mem, const BootRequest& req) {
   else f.fail("the multiboot kernel is not ELF and has no address fields (flags bit 16)");
   if (entry >= kFourGiB) f.fail("the entry point " + hex(entry) + " is above 4 GiB");
 
-  const u64 cmdline = place_cmdline(bm, req.cmdline, kMaxCmdline - 1);
+  // As GRUB and QEMU pass it: the kernel's file name, then the command line (kernels take
+  // argv[0] from it; issue 14 item 9).
+  const std::string line = req.cmdline.empty() ? req.kernel_name : req.kernel_name + " " + req.cmdline;
+  const u64 cmdline = place_cmdline(bm, line, kMaxCmdline - 1);
   u64 initrd = 0;
   if (req.has_initrd) initrd = place_initrd(bm, req, kFourGiB);   // always page-aligned (flags bit 0)
 

@@ -45,7 +45,7 @@ TEST(Multiboot, AoutKludgeImage) {
   EXPECT_EQ(flags & 0x24Du, 0x24Du);       // mem, cmdline, mods, mmap, loader name
   EXPECT_EQ(m.r32(mi + 4), 640u);
   EXPECT_EQ(m.r32(mi + 8), (128u << 10) - 1024u);
-  EXPECT_EQ(m.cstr(m.r32(mi + 16)), "test-arg=1");
+  EXPECT_EQ(m.cstr(m.r32(mi + 16)), "test-kernel test-arg=1");   // the file name first, as GRUB and QEMU
   ASSERT_EQ(m.r32(mi + 20), 1u);
   const u32 mods = m.r32(mi + 24);
   const u32 ms = m.r32(mods), me = m.r32(mods + 4);
@@ -75,7 +75,7 @@ TEST(Multiboot, ElfKernelLinkedHigh) {
   EXPECT_EQ(r.protocol, BootProtocol::Multiboot);
   EXPECT_EQ(r.entry.rip, 0x100010u);       // the entry translated to its physical address
   EXPECT_EQ(m.bytes(0x100000, 0x800), code);
-  EXPECT_EQ(m.r32(m.r32(r.boot_info + 16)), u32('c' | 'o' << 8 | 'n' << 16 | 's' << 24));
+  EXPECT_EQ(m.cstr(m.r32(r.boot_info + 16)), "test-kernel console=ttyS0");
 }
 
 TEST(MultibootErrors, HeaderProblems) {
