@@ -67,7 +67,7 @@ struct LockableTable {
 };
 const LockableTable kLockable;
 
-void exec_bad_lock(Cpu& cpu, const DecodedInsn&) { cpu.fault_no_error(kUD); }
+void exec_bad_lock(Cpu& cpu, const DecodedInsn& d) { cpu.invalid(d, "LOCK on an instruction or form that takes none"); }
 
 template <size_t... I>
 constexpr std::array<Threaded, sizeof...(I)> threaded_by_op(std::index_sequence<I...>) {
@@ -254,27 +254,47 @@ void Cpu::fault_no_error(u8 vector) { throw GuestFault{vector, false, 0}; }
 
 void Cpu::canonical_fault(u8 seg) { fault(seg == SS ? kSS : kGP, 0); }
 
+// Where the running instruction is, as a person reads it: CS:IP in real and virtual-8086
+// mode, the linear address otherwise; and its bytes with their disassembly.
+std::string Cpu::insn_place(const DecodedInsn& d) {
+  u8 bytes[15] = {};
+  unsigned n = 0;
+  try {
+    for (; n < d.len; n++) {
+      u64 la = long64() ? m_insn_start + n : (m_s.seg[CS].base + m_insn_start + n) & 0xFFFFFFFF;
+      bytes[n] = static_cast<u8>(read_sys(la, 1));
+    }
+  } catch (const GuestFault&) {
+  }
+  char where[40];
+  if (!protected_mode() || v86())
+    std::snprintf(where, sizeof where, "%04x:%04llx", m_s.seg[CS].sel, static_cast<unsigned long long>(m_insn_start & 0xFFFF));
+  else
+    std::snprintf(where, sizeof where, "%llx", static_cast<unsigned long long>(
+                                                    long64() ? m_insn_start : (m_s.seg[CS].base + m_insn_start) & 0xFFFFFFFF));
+  return std::string(where) + ": " + hex_bytes(bytes, n) + " (" + disassemble(bytes, n, m_mode, m_insn_start) + ")";
+}
+
 void Cpu::ud(const DecodedInsn& d) {
   static bool logged[static_cast<unsigned>(OpId::Count)] = {};
   unsigned idx = static_cast<unsigned>(d.op);
   if (!logged[idx]) {
     logged[idx] = true;
-    u8 bytes[15] = {};
-    unsigned n = 0;
-    try {
-      for (; n < d.len; n++) {
-        u64 la = long64() ? m_insn_start + n : (m_s.seg[CS].base + m_insn_start + n) & 0xFFFFFFFF;
-        bytes[n] = static_cast<u8>(read_sys(la, 1));
-      }
-    } catch (const GuestFault&) {
-    }
     if (d.op == OpId::Invalid || d.op == OpId::Vex || d.op == OpId::Evex || d.op == OpId::Xop)
-      RV_UNUSUAL("#UD for %s encoding at %llx: %s (%s)", op_name(d.op), (unsigned long long)m_insn_start,
-                 hex_bytes(bytes, n).c_str(), disassemble(bytes, n, m_mode, m_insn_start).c_str());
+      RV_UNUSUAL("#UD for %s encoding at %s", op_name(d.op), insn_place(d).c_str());
     else
-      log_gap(GapKind::Unimplemented, "Cpu::ud", "instruction %s not implemented, raising #UD at %llx: %s (%s)",
-              op_name(d.op), (unsigned long long)m_insn_start, hex_bytes(bytes, n).c_str(),
-              disassemble(bytes, n, m_mode, m_insn_start).c_str());
+      log_gap(GapKind::Unimplemented, "Cpu::ud", "instruction %s not implemented, raising #UD at %s", op_name(d.op),
+              insn_place(d).c_str());
+  }
+  fault_no_error(kUD);
+}
+
+void Cpu::invalid(const DecodedInsn& d, const char* why) {
+  static bool logged[static_cast<unsigned>(OpId::Count)] = {};
+  unsigned idx = static_cast<unsigned>(d.op);
+  if (!logged[idx]) {
+    logged[idx] = true;
+    RV_UNUSUAL("#UD as on hardware (%s) at %s", why, insn_place(d).c_str());
   }
   fault_no_error(kUD);
 }

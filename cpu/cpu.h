@@ -351,6 +351,10 @@ class Cpu {
   [[noreturn]] void fault(u8 vector, u32 error = 0);
   [[noreturn]] void fault_no_error(u8 vector);
   [[noreturn]] void ud(const DecodedInsn& d);     // #UD for an unimplemented/invalid encoding, logged once per op
+  // #UD for an encoding that is invalid on hardware too (MOV to CS, LOCK on a register form,
+  // a reserved x87 form): logged once per op as such, with why, never as "not implemented".
+  [[noreturn]] void invalid(const DecodedInsn& d, const char* why);
+  std::string insn_place(const DecodedInsn& d);   // "CS:IP" or the linear address, bytes, disassembly
   [[noreturn]] void canonical_fault(u8 seg);
 
   // ---- segments, descriptors, control transfers (segments.cpp, control_transfer.cpp) ----

@@ -21,7 +21,7 @@ u64 mem_off(const Cpu& c, const DecodedInsn& d, u64 delta) { return (c.ea(d) + d
 
 void exec_MOV_Ev_Sw(Cpu& c, const DecodedInsn& d) {
   u8 sr = d.reg & 7;
-  if (sr > GS) c.ud(d);
+  if (sr > GS) c.invalid(d, "segment register 6 or 7");
   u16 sel = c.state().seg[sr].sel;
   if (d.mod == 3) c.write_reg(d.rm, d.osize, d.rex, sel);   // upper bits zeroed (P6 and later)
   else c.write_mem(d.seg, c.ea(d), 2, sel);
@@ -29,7 +29,7 @@ void exec_MOV_Ev_Sw(Cpu& c, const DecodedInsn& d) {
 
 void exec_MOV_Sw_Ew(Cpu& c, const DecodedInsn& d) {
   u8 sr = d.reg & 7;
-  if (sr > GS || sr == CS) c.ud(d);
+  if (sr > GS || sr == CS) c.invalid(d, sr == CS ? "MOV to CS" : "segment register 6 or 7");
   u16 sel = static_cast<u16>(c.read_E(d, 2));
   c.load_seg(sr, sel);
   if (sr == SS) c.set_ss_shadow();   // MOV SS holds interrupts and debug traps for one instruction
@@ -191,7 +191,7 @@ void exec_FWAIT(Cpu& c, const DecodedInsn&) {
 }
 
 void exec_ARPL_Ew_Gw(Cpu& c, const DecodedInsn& d) {
-  if (!c.protected_mode() || c.v86()) c.ud(d);
+  if (!c.protected_mode() || c.v86()) c.invalid(d, "ARPL outside protected mode");
   u16 dst = static_cast<u16>(c.read_E(d, 2));
   u16 src = static_cast<u16>(c.read_G(d, 2));
   if ((dst & 3) < (src & 3)) {

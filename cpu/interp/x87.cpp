@@ -113,7 +113,7 @@ void exec_X87_ESC(Cpu& c, const DecodedInsn& d) {
   const bool is_mem = d.mod != 3;
   const u8 modrm = static_cast<u8>((d.mod << 6) | (reg << 3) | rm);
   const Form f = is_mem ? kMem[opc][reg] : reg_form(opc, reg, rm);
-  if (f.kind == Kind::Invalid) c.ud(d);
+  if (f.kind == Kind::Invalid) c.invalid(d, "a reserved x87 form");
   if (waits(f.kind)) x87_wait_check(c);
   const u16 fop = static_cast<u16>((opc << 8) | modrm);
 

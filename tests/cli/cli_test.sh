@@ -486,6 +486,23 @@ qemu_flags)
     # our own spellings are unchanged, also where a value starts with a dash
     run --kernel "$T/hello.bin" --append "-x -kernel" --serial stdio
     show; expect_status 0; expect_stdout "hello" ;;
+ud_messages)
+    # An encoding invalid on hardware too is logged as such, with CS:IP in real mode; LOCK on
+    # a register form likewise (issue 14 item 11).
+    rom movcs <<'ASM'
+        mov ax, cs
+        mov cs, ax
+ASM
+    run --bios "$T/movcs.bin" --max-insns 50
+    show
+    expect_stderr_has "#UD as on hardware (MOV to CS) at f000:f002: 8ec8 (mov cs, ax)"
+    grep -q "not implemented" "$T/err" && fail "an architectural #UD was logged as not implemented"
+    rom lockreg <<'ASM'
+        lock add ax, bx
+ASM
+    run --bios "$T/lockreg.bin" --max-insns 50
+    show
+    expect_stderr_has "#UD as on hardware (LOCK on an instruction or form that takes none) at f000:f000" ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2 ;;
