@@ -100,22 +100,31 @@ void fpu_diff(std::string& out, Mode mode, const std::vector<u8>& n, const std::
   }
 }
 
-// Whether the instruction at `rip` (in the sequence) has an MMX register operand.
-bool faults_in_mmx(const Case& c, u64 rip) {
+// The mnemonic and operands (Capstone's text) of the sequence's instruction at `rip`; false
+// when `rip` is outside the sequence or Capstone cannot decode it.
+bool insn_text_at(const Case& c, u64 rip, std::string& mnemonic, std::string& ops) {
   if (rip < kSeqAddr || rip >= kSeqAddr + c.code.size()) return false;
   csh h;
   if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return false;
   cs_insn* insn = nullptr;
-  size_t off = rip - kSeqAddr;
-  bool mmx = false;
-  if (cs_disasm(h, c.code.data() + off, c.code.size() - off, rip, 1, &insn) == 1) {
-    const char* s = insn[0].op_str;
-    for (const char* p = std::strstr(s, "mm"); p && !mmx; p = std::strstr(p + 1, "mm"))
-      mmx = (p == s || p[-1] != 'x') && p[2] >= '0' && p[2] <= '7';
+  const size_t off = rip - kSeqAddr;
+  const bool ok = cs_disasm(h, c.code.data() + off, c.code.size() - off, rip, 1, &insn) == 1;
+  if (ok) {
+    mnemonic = insn[0].mnemonic;
+    ops = insn[0].op_str;
     cs_free(insn, 1);
   }
   cs_close(&h);
-  return mmx;
+  return ok;
+}
+
+// Whether the instruction at `rip` (in the sequence) has an MMX register operand.
+bool faults_in_mmx(const Case& c, u64 rip) {
+  std::string m, ops;
+  if (!insn_text_at(c, rip, m, ops)) return false;
+  for (size_t p = ops.find("mm"); p != std::string::npos; p = ops.find("mm", p + 1))
+    if ((p == 0 || ops[p - 1] != 'x') && p + 2 < ops.size() && ops[p + 2] >= '0' && ops[p + 2] <= '7') return true;
+  return false;
 }
 
 // The operand size of a multi-part x87/FXSAVE store at `rip`, or 0. Such a store that
@@ -123,23 +132,14 @@ bool faults_in_mmx(const Case& c, u64 rip) {
 // this Intel host's FBSTP does, AMD's does not, and the SDM promises neither; those bytes of
 // the operand are not compared.
 unsigned multipart_store_size(const Case& c, u64 rip) {
-  if (rip < kSeqAddr || rip >= kSeqAddr + c.code.size()) return 0;
-  csh h;
-  if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return 0;
-  cs_insn* insn = nullptr;
-  size_t off = rip - kSeqAddr;
-  unsigned size = 0;
-  if (cs_disasm(h, c.code.data() + off, c.code.size() - off, rip, 1, &insn) == 1) {
-    std::string m = insn[0].mnemonic, ops = insn[0].op_str;
-    bool m80 = ops.find("xword") != std::string::npos || ops.find("tbyte") != std::string::npos;
-    if (m == "fbstp" || (m == "fstp" && m80)) size = 10;
-    else if (m == "fnstenv" || m == "fstenv") size = 28;
-    else if (m == "fnsave" || m == "fsave") size = 108;
-    else if (m == "fxsave" || m == "fxsave64") size = 512;
-    cs_free(insn, 1);
-  }
-  cs_close(&h);
-  return size;
+  std::string m, ops;
+  if (!insn_text_at(c, rip, m, ops)) return 0;
+  const bool m80 = ops.find("xword") != std::string::npos || ops.find("tbyte") != std::string::npos;
+  if (m == "fbstp" || (m == "fstp" && m80)) return 10;
+  if (m == "fnstenv" || m == "fstenv") return 28;
+  if (m == "fnsave" || m == "fsave") return 108;
+  if (m == "fxsave" || m == "fxsave64") return 512;
+  return 0;
 }
 
 }  // namespace
