@@ -113,13 +113,18 @@ bool parse_u64(const std::string& s, u64& out) {
 
 CliParse parse_command_line(int argc_in, const char* const* argv_in) {
   // QEMU's spellings first (frontends/qemu_compat.h): rewritten to ours, or refused by name.
-  QemuTranslation q = translate_qemu_args(argc_in, argv_in);
+  po::options_description desc = describe();
+  // Which of our options take a value: from the one option table, so the two never differ.
+  auto takes_value = [&desc](const std::string& name) {
+    const po::option_description* o = desc.find_nothrow(name, false);
+    return o && o->semantic()->max_tokens() > 0;
+  };
+  QemuTranslation q = translate_qemu_args(argc_in, argv_in, takes_value);
   if (!q.error.empty()) return usage_error(q.error);
   std::vector<const char*> argv_v;
   for (const std::string& a : q.args) argv_v.push_back(a.c_str());
   const int argc = static_cast<int>(argv_v.size());
   const char* const* argv = argv_v.data();
-  po::options_description desc = describe();
   po::variables_map vm;
   try {
     // Positional words are collected only to be refused by name: a stray word is an

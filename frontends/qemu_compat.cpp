@@ -54,7 +54,8 @@ bool starts(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 }  // namespace
 
-QemuTranslation translate_qemu_args(int argc, const char* const* argv) {
+QemuTranslation translate_qemu_args(int argc, const char* const* argv,
+                                    const std::function<bool(const std::string&)>& takes_value) {
   QemuTranslation out;
   out.args.push_back(argc > 0 ? argv[0] : "retrovisor");
   bool nographic = false, serial_given = false, wait_for_debugger = false, gdb_given = false;
@@ -70,12 +71,8 @@ QemuTranslation translate_qemu_args(int argc, const char* const* argv) {
       out.args.push_back(a);
       if (a == "--serial" || starts(a, "--serial=")) serial_given = true;
       // An option's value is never taken for a QEMU option: pass it through too.
-      static const char* const kWithValue[] = {"--bios", "--kernel", "--initrd", "--append", "--serial", "--memory",
-                                               "--debugcon", "--max-insns", "--trace", "--on-triple-fault", "--cpu",
-                                               "--clock", "--accel", "--kvm-device", "--switch-engine-at",
-                                               "--switch-engine-after", "--smp", "--gdb", "--record", "--replay"};
-      for (const char* w : kWithValue)
-        if (a == w && i + 1 < argc) { out.args.push_back(argv[++i]); break; }
+      if (a.size() > 2 && a[1] == '-' && a.find('=') == std::string::npos && takes_value(a.substr(2)) && i + 1 < argc)
+        out.args.push_back(argv[++i]);
       continue;
     }
     if (starts(a, "-m") && a.size() > 2 && std::isdigit(static_cast<unsigned char>(a[2]))) {   // -m512M (ours)

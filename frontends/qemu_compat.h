@@ -8,6 +8,7 @@
 // i440FX PC)"), so that no QEMU option is ever misparsed as a cluster of short options
 // (-monitor as -m onitor). Our own spellings pass through unchanged.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ struct QemuTranslation {
   std::string error;               // non-empty: the one-line refusal (without "retrovisor: error: ")
 };
 
-QemuTranslation translate_qemu_args(int argc, const char* const* argv);
+// `takes_value(name)`: whether our long option --name takes a value (its value, the next
+// argument, passes through untouched even when it starts with a dash).
+QemuTranslation translate_qemu_args(int argc, const char* const* argv,
+                                    const std::function<bool(const std::string&)>& takes_value);
 
 }  // namespace rv
