@@ -349,8 +349,12 @@ std::string corpus_host_dependent(const Case& c, const std::string& recorded_ven
   // The interpreter runs these on the host's own units (cpu/interp/sse_arith.cpp, x87_host.cpp):
   // RCP/RSQRT are approximations whose bits the SDM leaves to the implementation, and the x87
   // transcendentals are specified only to about one ulp; their exact bits differ by vendor.
+  // DPPS/DPPD run as the host's own instruction (cpu/interp/sse4_sse41_fp.cpp): with NaN
+  // inputs, which NaN each result element carries is the vendor's (Intel's elements can differ
+  // from one another; AMD's are one NaN broadcast), seen first on an AMD EPYC build host.
   static const char* const kHostDependent[] = {"rcpps", "rcpss", "rsqrtps", "rsqrtss", "fsin",   "fcos",
-                                               "fsincos", "fptan", "fpatan", "f2xm1", "fyl2x", "fyl2xp1"};
+                                               "fsincos", "fptan", "fpatan", "f2xm1", "fyl2x", "fyl2xp1",
+                                               "dpps", "dppd"};
   csh h;
   if (cs_open(CS_ARCH_X86, c.mode == Mode::Long64 ? CS_MODE_64 : CS_MODE_32, &h) != CS_ERR_OK) return "";
   cs_insn* insn = nullptr;
@@ -362,7 +366,9 @@ std::string corpus_host_dependent(const Case& c, const std::string& recorded_ven
   if (n) cs_free(insn, n);
   cs_close(&h);
   if (why.empty()) return "";
-  return why + " gives the host's own approximation (recorded on " + recorded_vendor + ", this host is " + here + ")";
+  const bool nan_choice = why == "dpps" || why == "dppd";
+  return why + (nan_choice ? " gives the host's own choice of NaN" : " gives the host's own approximation") + " (recorded on " +
+         recorded_vendor + ", this host is " + here + ")";
 }
 
 }  // namespace rv::oracle

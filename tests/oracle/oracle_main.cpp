@@ -543,7 +543,7 @@ int main_impl(int argc, char** argv) {
     std::printf("oracle: the corpus judged %" PRIu64 " cases (%" PRIu64 " 32-bit, %" PRIu64 " 64-bit with far transfers)", sh->corpus32 + sh->corpus64,
                 sh->corpus32, sh->corpus64);
     if (sh->vendor_skipped)
-      std::printf("; %" PRIu64 " not judged: they use RCP/RSQRT or x87 transcendentals, whose bits are the host's own and differ from %s's",
+      std::printf("; %" PRIu64 " not judged: they use RCP/RSQRT, x87 transcendentals or DPPS/DPPD, whose bits are the host's own and differ from %s's",
                   sh->vendor_skipped, g_corpus.vendor.c_str());
     if (sh->beyond) std::printf("; %" PRIu64 " more were asked for than it holds", sh->beyond);
     std::printf("\n");
