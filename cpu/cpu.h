@@ -36,6 +36,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 // Exception vectors (SDM Vol.3A Table 6-1).
 enum Vector : u8 {
   kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8, kTS = 10, kNP = 11,
@@ -114,6 +116,10 @@ class Cpu {
   const CpuState& state() const { return m_s; }
   void reset();                           // power-on/RESET state (SDM Vol.3A §9.1.1)
   void state_changed();                   // call after editing state(): rebuilds derived data
+  // The architectural state and what carries over an instruction boundary outside CpuState
+  // (a MOV SS shadow's held #DB), for snapshots and state hashes (memory/state_visitor.h);
+  // RFLAGS as materialised. Loading calls state_changed().
+  void visit(StateVisitor& v);
   StopReason run(u64 max_insns);
   void request_stop() { m_stop_requested = true; abort_block(); }
   // Ends the current run() once `icount` instructions have retired in total (never later than

@@ -1,4 +1,5 @@
 #include "devices/acpi_pm.h"
+#include "memory/state_visitor.h"
 
 #include "memory/log.h"
 
@@ -119,6 +120,17 @@ void AcpiPm::write_bytes(u16 offset, u32 value, unsigned size) {
 
 void AcpiPm::ResetRegister::io_write(u16 offset, u32 value, unsigned size) {
   if ((value & 0xFF) == m_pm.m_cfg.reset_value && m_pm.m_on_reset) m_pm.m_on_reset();
+}
+
+void AcpiPm::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("acpi_pm", 1);
+  v.field("sts", s.sts);
+  v.field("en", s.en);
+  v.field("cnt", s.cnt);
+  v.field("tmr_msb_flips_seen", s.tmr_msb_flips_seen);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -34,6 +34,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class AcpiPm final : public PortDevice {
  public:
   static constexpr u16 kPortCount = 12;
@@ -75,6 +77,7 @@ class AcpiPm final : public PortDevice {
   State save() const { return m_s; }
   // Restores registers and the SCI level; the TMR_STS event is scheduler state.
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   class ResetRegister final : public PortDevice {

@@ -1,4 +1,5 @@
 #include "devices/fw_cfg.h"
+#include "memory/state_visitor.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -184,6 +185,16 @@ bool FwCfg::dma_transfer(u32 control, u32 length, u64 address) {
     advance(length);
   }
   return true;
+}
+
+void FwCfg::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("fw_cfg", 1);
+  v.field("selector", s.selector);
+  v.field("offset", s.offset);
+  v.field("dma_high", s.dma_high);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -34,6 +34,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class FwCfg final : public PortDevice {
  public:
   static constexpr u16 kPort = 0x510;
@@ -85,6 +87,7 @@ class FwCfg final : public PortDevice {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   void rebuild_directory();

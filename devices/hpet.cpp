@@ -1,4 +1,5 @@
 #include "devices/hpet.h"
+#include "memory/state_visitor.h"
 
 #include <string>
 
@@ -191,6 +192,22 @@ void Hpet::drive(unsigned n) {
     target->raise();
     m_raised[n] = target;
   }
+}
+
+void Hpet::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("hpet", 1);
+  v.field("config", s.config);
+  v.field("status", s.status);
+  v.field("counter_base", s.counter_base);
+  v.field("base_ns", s.base_ns);
+  for (unsigned n = 0; n < kTimers; n++) {
+    v.field("timer_config", s.timers[n].config, static_cast<int>(n));
+    v.field("timer_comparator", s.timers[n].comparator, static_cast<int>(n));
+    v.field("timer_period", s.timers[n].period, static_cast<int>(n));
+  }
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -33,6 +33,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Hpet final : public MmioDevice {
  public:
   static constexpr u64 kBase = 0xFED00000;
@@ -87,6 +89,7 @@ class Hpet final : public MmioDevice {
   State save() const { return m_s; }
   // Restores registers and drives the lines to match; the match events are scheduler state.
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   u64 read64(u64 reg) const;

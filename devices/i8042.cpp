@@ -1,4 +1,5 @@
 #include "devices/i8042.h"
+#include "memory/state_visitor.h"
 
 #include "memory/log.h"
 
@@ -194,6 +195,44 @@ void I8042::load(const State& s) {
   m_mouse.load(s.mouse);
   m_irq1.set(m_s.irq1);
   m_irq12.set(m_s.irq12);
+}
+
+void I8042::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("i8042", 1);
+  v.field("ram", s.ram);
+  v.field("output_port", s.output_port);
+  v.field("status", s.status);
+  v.field("out", s.out);
+  v.field("out_full", s.out_full);
+  v.field("out_aux", s.out_aux);
+  v.field("pending", s.pending);
+  v.field("xlat_break", s.xlat_break);
+  // The answers as byte pairs (byte, aux).
+  std::vector<u8> replies;
+  for (const Reply& r : s.replies) {
+    replies.push_back(r.byte);
+    replies.push_back(r.aux);
+  }
+  v.bytes("replies", replies, 2 * kMaxReplies);
+  v.check(replies.size() % 2 == 0, "replies", "has an odd length");
+  if (v.loading()) {
+    s.replies.clear();
+    for (size_t i = 0; i + 1 < replies.size(); i += 2) {
+      v.check(replies[i + 1] <= 1, "replies", "has an aux flag that is not 0 or 1");
+      s.replies.push_back({replies[i], replies[i + 1] != 0});
+    }
+  }
+  v.field("irq1", s.irq1);
+  v.field("irq12", s.irq12);
+  m_kbd.visit(v);
+  m_mouse.visit(v);
+  v.end();
+  if (v.loading()) {
+    s.kbd = m_kbd.save();
+    s.mouse = m_mouse.save();
+    load(s);
+  }
 }
 
 }  // namespace rv

@@ -33,6 +33,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class I8042 final : public PortDevice {
  public:
   static constexpr u16 kPort = 0x60;
@@ -89,9 +91,16 @@ class I8042 final : public PortDevice {
 
   State save() const;
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
-  void reply(u8 byte, bool aux = false) { m_s.replies.push_back({byte, aux}); }
+  // Controller answers queue behind the output buffer; a guest that issues commands without
+  // reading the answers would grow the queue without bound, so it holds kMaxReplies (more are
+  // dropped, as the real controller's single output buffer would lose them).
+  static constexpr size_t kMaxReplies = 16;
+  void reply(u8 byte, bool aux = false) {
+    if (m_s.replies.size() < kMaxReplies) m_s.replies.push_back({byte, aux});
+  }
   void controller_command(u8 cmd);
   void controller_data(u8 cmd, u8 v);
   void write_output_port(u8 v);

@@ -1,4 +1,5 @@
 #include "devices/ioapic.h"
+#include "memory/state_visitor.h"
 
 #include "memory/log.h"
 
@@ -101,6 +102,17 @@ void Ioapic::send(unsigned pin) {
     return;
   }
   if (m_send) m_send(m);
+}
+
+void Ioapic::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("ioapic", 1);
+  v.field("regsel", s.regsel);
+  v.field("id", s.id);
+  v.field("redir", s.redir);
+  v.field("pins", s.pins);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -34,6 +34,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Ioapic final : public MmioDevice, public IrqSink {
  public:
   static constexpr u64 kBase = 0xFEC00000;
@@ -76,6 +78,7 @@ class Ioapic final : public MmioDevice, public IrqSink {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   u32 read_register(u8 index) const;

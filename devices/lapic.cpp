@@ -1,4 +1,5 @@
 #include "devices/lapic.h"
+#include "memory/state_visitor.h"
 
 #include <bit>
 #include <string>
@@ -410,6 +411,34 @@ void Lapic::set_irq(unsigned input, bool level) {
   } else if (rising) {
     local_interrupt(kLvtLint0 + input);   // NMI, SMI, INIT are edge sensitive
   }
+}
+
+void Lapic::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("lapic", 1);
+  v.field("apic_base", s.apic_base);
+  v.field("id", s.id);
+  v.field("tpr", s.tpr);
+  v.field("ldr", s.ldr);
+  v.field("dfr", s.dfr);
+  v.field("svr", s.svr);
+  v.field("isr", s.isr);
+  v.field("tmr", s.tmr);
+  v.field("irr", s.irr);
+  v.field("esr", s.esr);
+  v.field("esr_pending", s.esr_pending);
+  v.field("icr_low", s.icr_low);
+  v.field("icr_high", s.icr_high);
+  v.field("lvt", s.lvt);
+  v.field("initial_count", s.initial_count);
+  v.field("divide", s.divide);
+  v.field("timer_armed", s.timer_armed);
+  v.field("timer_start", s.timer_start);
+  v.field("start_count", s.start_count);
+  v.field("tsc_deadline", s.tsc_deadline);
+  v.field("lint", s.lint);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -47,6 +47,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Lapic final : public MmioDevice, public IrqSink {
  public:
   static constexpr u64 kBase = 0xFEE00000;
@@ -139,6 +141,7 @@ class Lapic final : public MmioDevice, public IrqSink {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   // lapic.cpp

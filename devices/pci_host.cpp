@@ -1,4 +1,5 @@
 #include "devices/pci_host.h"
+#include "memory/state_visitor.h"
 
 #include <stdexcept>
 #include <string>
@@ -147,6 +148,30 @@ Piix4Pm::Piix4Pm(u16 pm_base) : PciFunction(0x8086, 0x7113, 0x068000, 0x03, 0x00
   set32(kPmba, u32(pm_base) | 1);                  // I/O space indicator
   set8(kPmRegMisc, 0x01);                          // PMIOSE: PM I/O space enabled
   finish_init();
+}
+
+void PciFunction::visit(StateVisitor& v) {
+  std::array<u8, 256> cfg = m_cfg;
+  v.begin("pci_function", 1);
+  v.field("cfg", cfg);
+  v.end();
+  if (v.loading()) {
+    m_cfg = cfg;
+    state_loaded();
+  }
+}
+
+void PciHost::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("pci_host", 1);
+  v.field("address", s.address);
+  v.field("reset_control", s.reset_control);
+  v.end();
+  if (v.loading()) load(s);
+}
+
+void Piix3Isa::state_loaded() {
+  if (m_on_route_change) m_on_route_change();
 }
 
 }  // namespace rv

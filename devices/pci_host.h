@@ -32,6 +32,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 // One PCI function's 256-byte configuration space (PCI 3.0 §6.1): bytes, a write mask and
 // a write-1-to-clear mask. Subclasses fill the header and may react to writes.
 class PciFunction {
@@ -51,11 +53,14 @@ class PciFunction {
   u16 device_id() const { return get16(0x02); }
   State save() const { return {m_cfg}; }
   void load(const State& s) { m_cfg = s.cfg; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  protected:
   PciFunction(u16 vendor, u16 device, u32 class_code, u8 revision, u8 header_type);
   // Called after a write changed bytes [offset, offset + size).
   virtual void config_written(u8 offset, unsigned size) {}
+  // After visit() loaded the configuration space: re-derive what depends on it.
+  virtual void state_loaded() {}
 
   u8 get8(u8 o) const { return m_cfg[o]; }
   u16 get16(u8 o) const { return static_cast<u16>(m_cfg[o] | m_cfg[o + 1] << 8); }
@@ -95,6 +100,7 @@ class PciHost final : public PortDevice {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   PciFunction* selected() const;   // the function CONFIG_ADDRESS names, if present
@@ -123,6 +129,7 @@ class Piix3Isa final : public PciFunction {
 
  protected:
   void config_written(u8 offset, unsigned size) override;
+  void state_loaded() override;
 
  private:
   std::function<void()> m_on_route_change;

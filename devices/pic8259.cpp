@@ -1,4 +1,5 @@
 #include "devices/pic8259.h"
+#include "memory/state_visitor.h"
 
 #include "memory/log.h"
 
@@ -191,6 +192,34 @@ u32 Pic8259::io_read(u16 offset, unsigned size) {
 void Pic8259::io_write(u16 offset, u32 value, unsigned size) {
   if (offset & 1) write_data(static_cast<u8>(value));
   else write_command(static_cast<u8>(value));
+}
+
+void Pic8259::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("pic8259", 1);
+  v.field("irr", s.irr);
+  v.field("isr", s.isr);
+  v.field("imr", s.imr);
+  v.field("lines", s.lines);
+  v.field("elcr", s.elcr);
+  v.field("vector_base", s.vector_base);
+  v.field("icw3", s.icw3);
+  v.field("init_step", s.init_step);
+  v.check(s.init_step == 0 || (s.init_step >= 2 && s.init_step <= 4), "init_step", "is not 0, 2, 3 or 4");
+  v.field("icw4_needed", s.icw4_needed);
+  v.field("single", s.single);
+  v.field("ltim", s.ltim);
+  v.field("auto_eoi", s.auto_eoi);
+  v.field("rotate_on_aeoi", s.rotate_on_aeoi);
+  v.field("sfnm", s.sfnm);
+  v.field("special_mask", s.special_mask);
+  v.field("read_isr", s.read_isr);
+  v.field("poll", s.poll);
+  v.field("lowest_priority", s.lowest_priority);
+  v.check(s.lowest_priority < 8, "lowest_priority", "is above 7");
+  v.field("int_out", s.int_out);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

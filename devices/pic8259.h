@@ -26,6 +26,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Pic8259 final : public PortDevice, public IrqSink {
  public:
   static constexpr u16 kMasterPort = 0x20;
@@ -71,6 +73,7 @@ class Pic8259 final : public PortDevice, public IrqSink {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; m_int.set(m_s.int_out); }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   bool is_level(unsigned input) const;

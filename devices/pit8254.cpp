@@ -1,4 +1,5 @@
 #include "devices/pit8254.h"
+#include "memory/state_visitor.h"
 
 #include <algorithm>
 
@@ -395,6 +396,52 @@ u32 Port61::io_read(u16 offset, unsigned size) {
 void Port61::io_write(u16 offset, u32 value, unsigned size) {
   m_value = static_cast<u8>(value) & 0x0F;
   m_pit.set_gate(2, m_value & 1);
+}
+
+void Pit8254::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("pit8254", 1);
+  for (unsigned i = 0; i < 3; i++) {
+    Channel& c = s.ch[i];
+    const std::string_view name = i == 0 ? "ch0" : i == 1 ? "ch1" : "ch2";
+    v.begin(name, 1);
+    v.field("mode", c.mode);
+    v.check(c.mode <= 5, "mode", "is above 5");
+    v.field("rw", c.rw);
+    v.check(c.rw >= 1 && c.rw <= 3, "rw", "is not 1, 2 or 3");
+    v.field("bcd", c.bcd);
+    v.field("cr", c.cr);
+    v.field("write_msb_next", c.write_msb_next);
+    v.field("read_msb_next", c.read_msb_next);
+    v.field("count_latched", c.count_latched);
+    v.field("latch_msb_next", c.latch_msb_next);
+    v.field("latch", c.latch);
+    v.field("status_latched", c.status_latched);
+    v.field("status", c.status);
+    v.field("gate", c.gate);
+    v.field("armed", c.armed);
+    v.field("triggered", c.triggered);
+    v.field("running", c.running);
+    v.field("n", c.n);
+    v.check(c.n <= 0x10000, "n", "is above 65536");
+    v.field("start_tick", c.start_tick);
+    v.field("elapsed_base", c.elapsed_base);
+    v.field("load_tick", c.load_tick);
+    v.field("has_next", c.has_next);
+    v.field("next_n", c.next_n);
+    v.check(c.next_n <= 0x10000, "next_n", "is above 65536");
+    v.field("next_tick", c.next_tick);
+    v.end();
+  }
+  v.field("irq_level", s.irq_level);
+  v.end();
+  if (v.loading()) load(s);
+}
+
+void Port61::visit(StateVisitor& v) {
+  v.begin("port61", 1);
+  v.field("value", m_value);
+  v.end();
 }
 
 }  // namespace rv

@@ -26,6 +26,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Pit8254 final : public PortDevice {
  public:
   static constexpr u16 kPort = 0x40;
@@ -72,6 +74,7 @@ class Pit8254 final : public PortDevice {
 
   State save() const { return m_s; }
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   u64 tick_now() const;
@@ -116,6 +119,7 @@ class Port61 final : public PortDevice {
   };
   State save() const { return {m_value}; }
   void load(const State& s) { m_value = s.value; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   Pit8254& m_pit;

@@ -1,5 +1,7 @@
 #include "devices/port92.h"
 
+#include "memory/state_visitor.h"
+
 
 namespace rv {
 
@@ -16,6 +18,13 @@ void Port92::io_write(u16 offset, u32 value, unsigned size) {
     m_value &= static_cast<u8>(~kInitNow);   // the chipset clears INIT_NOW with the reset
     m_on_reset();
   }
+}
+
+// The A20 line is re-derived by the board after a load (Pc::set_a20_gate).
+void Port92::visit(StateVisitor& v) {
+  v.begin("port92", 1);
+  v.field("value", m_value);
+  v.end();
 }
 
 }  // namespace rv

@@ -16,6 +16,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Port92 final : public PortDevice {
  public:
   static constexpr u16 kPort = 0x92;
@@ -30,6 +32,7 @@ class Port92 final : public PortDevice {
   bool a20() const { return m_value & kA20; }
   u32 io_read(u16 offset, unsigned size) override;
   void io_write(u16 offset, u32 value, unsigned size) override;
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   ResetFn m_on_reset;

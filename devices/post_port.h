@@ -9,6 +9,7 @@
 // Not emulated: there is no display; codes are not logged (Linux writes here constantly).
 #pragma once
 #include "memory/io_bus.h"
+#include "memory/state_visitor.h"
 
 namespace rv {
 
@@ -20,6 +21,11 @@ class PostPort final : public PortDevice {
   u32 io_read(u16 offset, unsigned size) override { return m_last; }
   void io_write(u16 offset, u32 value, unsigned size) override { m_last = static_cast<u8>(value); }
   u8 last_code() const { return m_last; }
+  void visit(StateVisitor& v) {
+    v.begin("post", 1);
+    v.field("last", m_last);
+    v.end();
+  }
 
  private:
   u8 m_last = 0;

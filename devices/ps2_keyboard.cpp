@@ -1,4 +1,5 @@
 #include "devices/ps2_keyboard.h"
+#include "memory/state_visitor.h"
 
 #include "memory/log.h"
 
@@ -150,6 +151,21 @@ void Ps2Keyboard::key_event(u16 set2_code, bool pressed) {
     return;
   }
   for (unsigned i = 0; i < n; i++) send(bytes[i]);
+}
+
+void Ps2Keyboard::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("ps2_keyboard", 1);
+  v.bytes("queue", s.queue, kQueueSize);
+  v.field("pending_cmd", s.pending_cmd);
+  v.field("scancode_set", s.scancode_set);
+  v.check(s.scancode_set >= 1 && s.scancode_set <= 3, "scancode_set", "is not 1, 2 or 3");
+  v.field("leds", s.leds);
+  v.field("typematic", s.typematic);
+  v.field("scanning", s.scanning);
+  v.field("last_sent", s.last_sent);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

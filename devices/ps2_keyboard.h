@@ -21,6 +21,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Ps2Keyboard {
  public:
   static constexpr unsigned kQueueSize = 32;
@@ -51,6 +53,7 @@ class Ps2Keyboard {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   void send(u8 byte);

@@ -1,4 +1,5 @@
 #include "devices/ps2_mouse.h"
+#include "memory/state_visitor.h"
 
 #include <algorithm>
 
@@ -155,6 +156,28 @@ void Ps2Mouse::command(u8 byte) {
       break;
     default: send(kResend); break;
   }
+}
+
+void Ps2Mouse::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("ps2_mouse", 1);
+  v.bytes("queue", s.queue, kQueueSize);
+  v.field("pending_cmd", s.pending_cmd);
+  v.field("remote", s.remote);
+  v.field("wrap", s.wrap);
+  v.field("reporting", s.reporting);
+  v.field("scaling21", s.scaling21);
+  v.field("resolution", s.resolution);
+  v.field("sample_rate", s.sample_rate);
+  v.field("id", s.id);
+  v.field("rates", s.rates);
+  v.field("dx", s.dx);
+  v.field("dy", s.dy);
+  v.field("dz", s.dz);
+  v.field("buttons", s.buttons);
+  v.field("last_sent", s.last_sent);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

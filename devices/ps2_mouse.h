@@ -24,6 +24,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Ps2Mouse {
  public:
   static constexpr unsigned kQueueSize = 64;
@@ -53,6 +55,7 @@ class Ps2Mouse {
 
   State save() const { return m_s; }
   void load(const State& s) { m_s = s; }
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   void send(u8 byte);

@@ -1,4 +1,5 @@
 #include "devices/rtc_cmos.h"
+#include "memory/state_visitor.h"
 
 #include <algorithm>
 
@@ -329,6 +330,21 @@ void RtcCmos::load(const State& s) {
   m_irq.set(m_s.irq_level);
   schedule_update();
   schedule_periodic();
+}
+
+void RtcCmos::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("rtc_cmos", 1);
+  v.field("cmos", s.cmos);
+  v.field("index", s.index);
+  v.check(s.index < 128, "index", "is above 127");
+  v.field("nmi_masked", s.nmi_masked);
+  v.field("seconds", s.seconds);
+  v.field("phase_ref", s.phase_ref);
+  v.field("pf_since", s.pf_since);
+  v.field("irq_level", s.irq_level);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

@@ -31,6 +31,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class RtcCmos final : public PortDevice {
  public:
   static constexpr u16 kPort = 0x70;
@@ -74,6 +76,7 @@ class RtcCmos final : public PortDevice {
 
   State save() const { return m_s; }
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
   // Calendar helpers (proleptic Gregorian), public for tests.
   static i64 days_from_civil(i64 y, unsigned m, unsigned d);

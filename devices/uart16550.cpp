@@ -1,4 +1,5 @@
 #include "devices/uart16550.h"
+#include "memory/state_visitor.h"
 
 namespace rv {
 
@@ -211,6 +212,30 @@ void Uart16550::io_write(u16 offset, u32 value, unsigned size) {
 void Uart16550::load(const State& s) {
   m_s = s;
   m_irq.set(m_s.irq_level);
+}
+
+void Uart16550::visit(StateVisitor& v) {
+  State s = m_s;
+  v.begin("uart16550", 1);
+  v.field("ier", s.ier);
+  v.field("lcr", s.lcr);
+  v.field("mcr", s.mcr);
+  v.field("scr", s.scr);
+  v.field("dll", s.dll);
+  v.field("dlm", s.dlm);
+  v.field("lsr_errors", s.lsr_errors);
+  v.field("msr_deltas", s.msr_deltas);
+  v.field("msr_status", s.msr_status);
+  v.field("modem_inputs", s.modem_inputs);
+  v.field("fifo_enabled", s.fifo_enabled);
+  v.field("trigger", s.trigger);
+  v.check(s.trigger >= 1 && s.trigger <= kFifoSize, "trigger", "is not 1..16");
+  v.bytes("rx", s.rx, s.fifo_enabled ? kFifoSize : 1);
+  v.field("thre_pending", s.thre_pending);
+  v.field("timeout_pending", s.timeout_pending);
+  v.field("irq_level", s.irq_level);
+  v.end();
+  if (v.loading()) load(s);
 }
 
 }  // namespace rv

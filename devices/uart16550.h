@@ -32,6 +32,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 class Uart16550 final : public PortDevice {
  public:
   static constexpr u16 kCom1 = 0x3F8, kCom2 = 0x2F8, kCom3 = 0x3E8, kCom4 = 0x2E8;
@@ -81,6 +83,7 @@ class Uart16550 final : public PortDevice {
 
   State save() const { return m_s; }
   void load(const State& s);
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
 
  private:
   u8 modem_status() const;

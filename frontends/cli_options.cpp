@@ -3,6 +3,7 @@
 #include "frontends/qemu_compat.h"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -84,6 +85,13 @@ po::options_description describe() {
       ("replay", po::value<std::string>()->value_name("FILE"),
        "run the machine recorded in FILE again with the recorded input only (the terminal is not read); "
        "the output options (--serial, --debugcon, --trace, --stats) are this command's")
+      ("savevm-at", po::value<std::vector<std::string>>()->value_name("INSNS:FILE"),
+       "save a snapshot of the machine in FILE when its instruction count (retired instructions "
+       "and event deliveries, as the monitor's info status shows) reaches INSNS (repeatable)")
+      ("loadvm", po::value<std::string>()->value_name("FILE"),
+       "start from the snapshot in FILE (--savevm-at, the monitor's savevm): the machine is the "
+       "snapshot's; the run's own options (--serial, --debugcon, --trace, --stats, --max-insns, "
+       "--savevm-at, --gdb, --clock, --accel) are this command's")
       ("stats", "print guest instructions, host seconds and MIPS (per CPU second) on stderr at the end")
       ("help,h", "print this help and exit")
       ("version", "print the version and exit");
@@ -151,7 +159,42 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
   if (vm.count("version")) return {std::nullopt, std::string("retrovisor ") + kVersion + "\n", 0};
 
   CliOptions o;
-  if (vm.count("replay")) {
+  // The machine's options, for snapshots: every argument but the run's own.
+  {
+    static const char* const kRunOwn[] = {"record", "replay", "savevm-at", "loadvm", "gdb", "trace",
+                                          "stats", "serial", "debugcon", "max-insns"};
+    for (size_t i = 1; i < q.args.size(); i++) {
+      const std::string& a = q.args[i];
+      std::string name = a.rfind("--", 0) == 0 ? a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2)
+                                               : std::string();
+      if (a.size() == 2 && a[0] == '-' && a[1] != '-') {   // a short option (-m)
+        const po::option_description* d = desc.find_nothrow(a, false);
+        if (!d) d = desc.find_nothrow(a.substr(1), false);
+        if (d) name = d->long_name();
+      }
+      const bool has_value = !name.empty() && a.find('=') == std::string::npos && takes_value(name);
+      bool own = false;
+      for (const char* k : kRunOwn) own |= name == k;
+      if (!own) {
+        o.machine_args.push_back(a);
+        if (has_value && i + 1 < q.args.size()) o.machine_args.push_back(q.args[i + 1]);
+      }
+      if (has_value) i++;
+    }
+  }
+  if (vm.count("loadvm")) {
+    o.loadvm_path = vm["loadvm"].as<std::string>();
+    if (o.loadvm_path.empty()) return usage_error("--loadvm needs a file name");
+    if (vm.count("record")) return usage_error("--record with --loadvm is not supported yet (the log would need the snapshot)");
+    if (vm.count("replay")) return usage_error("--replay and --loadvm cannot be used together");
+    // The machine is the snapshot's: only the run's own options may be given here.
+    for (const char* k : {"bios", "kernel", "initrd", "append", "memory", "on-triple-fault", "cpu", "smp", "no-reboot",
+                          "switch-engine-at", "switch-engine-after"})
+      if (vm.count(k))
+        return usage_error(std::string("--loadvm runs the snapshot's machine: --") + k +
+                           " cannot be changed (only --serial, --debugcon, --trace, --stats, --max-insns, "
+                           "--savevm-at, --gdb, --clock and --accel)");
+  } else if (vm.count("replay")) {
     o.replay_path = vm["replay"].as<std::string>();
     if (o.replay_path.empty()) return usage_error("--replay needs a file name");
     if (vm.count("record")) return usage_error("--record and --replay cannot be used together");
@@ -277,6 +320,17 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
     if (o.accel != Accel::Interp || o.kvm_ready || !o.engine_switches.empty())
       return usage_error("--gdb needs the interpreter alone (--accel interp, no engine switches)");
     o.gdb_port = static_cast<int>(port);
+  }
+  if (vm.count("savevm-at")) {
+    for (const std::string& v : vm["savevm-at"].as<std::vector<std::string>>()) {
+      const size_t colon = v.find(':');
+      u64 at = 0;
+      if (colon == std::string::npos || !parse_u64(v.substr(0, colon), at) || colon + 1 == v.size())
+        return usage_error("--savevm-at: expected INSNS:FILE (INSNS a whole number), not '" + v + "'");
+      o.savevm_at.push_back({at, v.substr(colon + 1)});
+    }
+    std::stable_sort(o.savevm_at.begin(), o.savevm_at.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
   }
   o.stats = vm.count("stats") > 0;
   o.no_reboot = vm.count("no-reboot") > 0;

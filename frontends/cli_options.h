@@ -33,6 +33,12 @@ struct CliOptions {
   std::vector<EngineSwitch> engine_switches;   // --switch-engine-at/-after, in command-line order
   std::string record_path;         // --record FILE
   std::string replay_path;         // --replay FILE (the machine options come from its log)
+  std::vector<std::pair<u64, std::string>> savevm_at;   // --savevm-at INSNS:FILE, by INSNS
+  std::string loadvm_path;         // --loadvm FILE (the machine options come from the snapshot)
+  // The options that shape the machine (all but the run's own: --record, --replay,
+  // --savevm-at, --loadvm, --gdb, --trace, --stats, --serial, --debugcon, --max-insns), in
+  // our spelling: what a snapshot keeps to build the same machine again.
+  std::vector<std::string> machine_args;
 };
 
 // Parsed command line, or the text to print and the status to exit with (--help,

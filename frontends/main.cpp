@@ -15,6 +15,7 @@
 #include "frontends/terminal_input.h"
 #include "machine/pc.h"
 #include "machine/replay_log.h"
+#include "machine/snapshot.h"
 #include "machine/tracer.h"
 
 namespace {
@@ -61,7 +62,7 @@ std::vector<std::pair<std::string, rv::u64>> input_files(const rv::CliOptions& o
   return f;
 }
 
-int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
+int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, const rv::Snapshot* snap = nullptr) {
   rv::PcConfig cfg;
   std::unique_ptr<rv::LogWriter> record;   // --record
   cfg.ram_bytes = o.ram_bytes;
@@ -142,6 +143,23 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
     return {};
   };
   cfg.output_error = output_error;
+  cfg.savevm_at = o.savevm_at;
+  if (snap) {
+    // The same machine: every input file must be the one the snapshot's machine read.
+    const auto now = input_files(o, cfg);
+    for (const auto& [path, hash] : snap->origin.files) {
+      bool found = false;
+      for (const auto& [p2, h2] : now)
+        if (p2 == path) {
+          found = true;
+          if (h2 != hash) return host_error("--loadvm: '" + path + "' differs from the file the snapshot's machine read");
+        }
+      if (!found) return host_error("--loadvm: the snapshot's machine read '" + path + "', this run does not");
+    }
+    cfg.snapshot_origin = snap->origin;
+  } else {
+    cfg.snapshot_origin = {o.machine_args, input_files(o, cfg)};
+  }
   constexpr rv::u64 kHashInterval = 1ull << 28;   // a state hash every 268 million counted instructions
   if (replay) {
     // The same machine: every input file must be the recorded one, byte for byte.
@@ -163,6 +181,13 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay) {
     record = std::make_unique<rv::LogWriter>(o.record_path, h);   // LogError: a clear line
   }
   rv::Pc pc(cfg);
+  if (snap) {
+    try {
+      rv::load_snapshot(pc, *snap, o.loadvm_path);
+    } catch (const rv::SnapshotError& e) {
+      return host_error(std::string("--loadvm: ") + e.what());
+    }
+  }
   if (record) pc.set_record(record.get(), kHashInterval);
   if (replay) pc.set_replay(replay, replay->header().hash_interval);
   if (!pc.accel_note().empty()) std::fprintf(stderr, "retrovisor: %s\n", pc.accel_note().c_str());
@@ -216,6 +241,41 @@ int main(int argc, char** argv) {
     return p.exit_status;
   }
   try {
+    if (!p.options->loadvm_path.empty()) {
+      // --loadvm: the machine comes from the snapshot's command line; the run's own options
+      // from this one.
+      rv::Snapshot snap;
+      try {
+        snap = rv::read_snapshot(p.options->loadvm_path);
+      } catch (const rv::SnapshotError& e) {
+        return host_error(std::string("--loadvm: ") + e.what());
+      }
+      std::vector<const char*> args{argv[0]};
+      for (const std::string& a : snap.origin.args) args.push_back(a.c_str());
+      rv::CliParse rec = rv::parse_command_line(static_cast<int>(args.size()), args.data());
+      if (!rec.options) return host_error("--loadvm: " + p.options->loadvm_path + ": the snapshot's command line is not valid: " + rec.text);
+      rv::CliOptions o = *rec.options;
+      const rv::CliOptions& here = *p.options;
+      o.serial = here.serial;
+      o.serial_extra = here.serial_extra;
+      o.debugcon = here.debugcon;
+      o.trace_path = here.trace_path;
+      o.stats = here.stats;
+      o.max_insns = here.max_insns;
+      o.savevm_at = here.savevm_at;
+      o.gdb_port = here.gdb_port;
+      o.loadvm_path = here.loadvm_path;
+      if (here.realtime_clock || !here.pace) {
+        o.realtime_clock = here.realtime_clock;
+        o.pace = here.pace;
+      }
+      if (here.accel != rv::Accel::Interp || here.kvm_ready) {
+        o.accel = here.accel;
+        o.kvm_ready = here.kvm_ready;
+        o.kvm_device = here.kvm_device;
+      }
+      return run(o, argc, argv, nullptr, &snap);
+    }
     if (p.options->replay_path.empty()) return run(*p.options, argc, argv, nullptr);
     // --replay: the machine comes from the log's recorded command line; the output options
     // from this one.

@@ -7,6 +7,7 @@
 #include "cpu/disasm.h"
 
 #include "machine/pc.h"
+#include "machine/snapshot.h"
 
 namespace rv {
 
@@ -37,6 +38,8 @@ constexpr const char* kHelp =
     "  x/NF ADDR           QEMU's form: N units of format F: x (hex words), b, h, w, g (hex\n"
     "                      bytes, halfwords, words, giant words), i (instructions, disassembled)\n"
     "  xp ADDR [COUNT], xp/NF ADDR   the same at a guest-physical address\n"
+    "  savevm FILE         save a snapshot of the machine in FILE (--loadvm FILE starts from it)\n"
+    "  loadvm FILE         go back (or on) to the snapshot in FILE, taken of this machine\n"
     "  quit, q             end the run\n";
 
 // QEMU monitor commands this one does not have (yet), with what to use instead.
@@ -50,8 +53,6 @@ constexpr Missing kMissing[] = {
     {"c", "the guest runs while the monitor is open"},
     {"system_powerdown", "no ACPI power button event yet; the guest can be quit with 'quit'"},
     {"system_reset", "not from the monitor yet"},
-    {"savevm", "no snapshots yet"},
-    {"loadvm", "no snapshots yet"},
     {"screendump", "no display yet"},
     {"sendkey", "no keyboard input from the monitor yet"},
     {"gdbserver", "start with --gdb PORT"},
@@ -80,6 +81,10 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = examine_fmt(w[0].substr(phys ? 3 : 2), w[1], phys);
   } else if (w[0] == "x" || w[0] == "xp" || w[0].rfind("x/", 0) == 0 || w[0].rfind("xp/", 0) == 0) {
     r.text = "error: " + std::string(w[0]) + ": expected an address: x ADDR [COUNT], x/NF ADDR (try 'help')\n";
+  } else if ((w[0] == "savevm" || w[0] == "loadvm") && w.size() == 2) {
+    r.text = w[0] == "savevm" ? savevm(w[1]) : loadvm(w[1]);
+  } else if (w[0] == "savevm" || w[0] == "loadvm") {
+    r.text = "error: " + std::string(w[0]) + ": expected one file name: " + std::string(w[0]) + " FILE\n";
   } else if ((w[0] == "quit" || w[0] == "q") && w.size() == 1) {
     r.text = "quitting\n";
     r.quit = true;
@@ -96,6 +101,32 @@ Monitor::Reply Monitor::execute(std::string_view line) {
 std::string Monitor::info_engine() const {
   return std::string("current engine: ") + engine_name(m_pc.engine()) + "; KVM " +
          (m_pc.kvm_available() ? "open" : "not open") + "\n";
+}
+
+std::string Monitor::savevm(std::string_view file) {
+  const std::string path(file);
+  try {
+    save_snapshot(m_pc, path, m_pc.config().snapshot_origin);
+  } catch (const SnapshotError& e) {
+    return std::string("error: savevm: ") + e.what() + "\n";
+  }
+  return "savevm: saved the machine at instruction " + std::to_string(m_pc.cpu().state().icount) + " in " + path + "\n";
+}
+
+std::string Monitor::loadvm(std::string_view file) {
+  // A recorded run's input comes through the log's door only; a jump in state would not replay.
+  if (m_pc.recording_or_replaying()) return "error: loadvm: not while recording or replaying (the log could not follow)\n";
+  const std::string path(file);
+  try {
+    Snapshot s = read_snapshot(path);
+    const SnapshotOrigin& here = m_pc.config().snapshot_origin;
+    if (s.origin.args != here.args || s.origin.files != here.files)
+      return "error: loadvm: " + path + " is a snapshot of another machine (its command line or files differ from this run's)\n";
+    load_snapshot(m_pc, s, path);
+  } catch (const SnapshotError& e) {
+    return std::string("error: loadvm: ") + e.what() + "\n";
+  }
+  return "loadvm: the machine is at instruction " + std::to_string(m_pc.cpu().state().icount) + " from " + path + "\n";
 }
 
 std::string Monitor::engine(std::string_view name) {

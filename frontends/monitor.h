@@ -14,7 +14,7 @@
 //   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
 //   x/NF ADDR            QEMU's form (F: x b h w g hex units, i instructions); xp: physical
 //   quit, q              end the run (as Ctrl-A X does)
-// QEMU commands it lacks (stop, cont, system_powerdown, savevm...) are answered by name.
+// QEMU commands it lacks (stop, cont, system_powerdown...) are answered by name.
 #pragma once
 #include <string>
 #include <string_view>
@@ -49,6 +49,8 @@ class Monitor {
   std::string disassemble_at(u64 addr, u64 n, bool phys);
   bool guest_byte(u64 addr, bool phys, u8& b);
   std::string engine(std::string_view name);
+  std::string savevm(std::string_view file);
+  std::string loadvm(std::string_view file);
 
   Pc& m_pc;
 };

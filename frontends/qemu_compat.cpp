@@ -24,7 +24,7 @@ const std::map<std::string, Unsupported> kUnsupported = {
     {"cdrom", {true, "no disks yet"}},         {"drive", {true, "no disks yet"}},
     {"blockdev", {true, "no disks yet"}},      {"fda", {true, "no floppy"}},
     {"boot", {true, "no disks to boot from yet"}},
-    {"snapshot", {false, "no disks yet"}},     {"loadvm", {true, "no snapshots yet"}},
+    {"snapshot", {false, "no disks yet"}},     {"loadvm", {true, "QEMU's -loadvm names a snapshot inside a disk image; retrovisor's are files: --loadvm FILE"}},
     {"vga", {true, "no display adapter yet"}}, {"device", {true, "no -device model"}},
     {"netdev", {true, "no network devices"}},  {"net", {true, "no network devices"}},
     {"nic", {true, "no network devices"}},     {"usb", {false, "no USB"}},

@@ -28,6 +28,7 @@
 #include "devices/pit8254.h"
 #include "devices/rtc_cmos.h"
 #include "devices/uart16550.h"
+#include "memory/state_visitor.h"
 
 namespace rv {
 
@@ -59,6 +60,23 @@ class IsaIrqs final : public IrqSink {
   }
   // The HPET's legacy replacement drives IRQ0 and IRQ8 instead of the PIT and RTC.
   IrqSink* legacy_sink() { return &m_legacy_in; }
+  // The inputs' levels and the legacy gate; loading drives every line from them (into the
+  // PICs and the IOAPIC, whose own state is loaded after: Pc::visit_state).
+  void visit(StateVisitor& v) {
+    v.begin("isa_irqs", 1);
+    for (unsigned i = 0; i < 16; i++) v.field("in", m_in[i], static_cast<int>(i));
+    v.field("second", m_second[0], 0);
+    v.field("second", m_second[1], 1);
+    v.field("legacy_level", m_legacy_level[0], 0);
+    v.field("legacy_level", m_legacy_level[1], 1);
+    v.field("legacy", m_legacy);
+    v.end();
+    if (!v.loading()) return;
+    for (unsigned irq = 0; irq < 16; irq++) {
+      if ((irq == kPitIrq || irq == kRtcIrq) && m_legacy) m_lines[irq].set(m_legacy_level[irq == kRtcIrq]);
+      else drive(irq);
+    }
+  }
   void set_hpet_legacy(bool on) {
     m_legacy = on;
     for (unsigned irq : {kPitIrq, kRtcIrq}) m_lines[irq].set(on ? m_legacy_level[irq == kRtcIrq] : m_in[irq]);

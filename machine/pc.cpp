@@ -104,6 +104,19 @@ void Pc::reset() {
   if (m_cfg.kernel) direct_boot();
 }
 
+bool Pc::take_due_snapshots() {
+  while (m_next_savevm < m_cfg.savevm_at.size() && m_cfg.savevm_at[m_next_savevm].first <= m_cpu.state().icount) {
+    const std::string& path = m_cfg.savevm_at[m_next_savevm++].second;
+    try {
+      save_snapshot(*this, path, m_cfg.snapshot_origin);
+    } catch (const SnapshotError& e) {
+      m_savevm_error = std::string("--savevm-at: ") + e.what();
+      return false;
+    }
+  }
+  return true;
+}
+
 RunResult Pc::run() {
   RunResult res;
   const auto wall0 = std::chrono::steady_clock::now();
@@ -146,6 +159,7 @@ RunResult Pc::run() {
                     static_cast<unsigned long long>(m_cpu.state().rip));
       return finish(StopKind::EngineError, kExitUsage, buf);
     }
+    if (!take_due_snapshots()) return finish(StopKind::OutputError, kExitUsage, m_savevm_error);
     const DoorResult door = poll_door();
     if (door == DoorResult::Quit) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
     if (door == DoorResult::Diverged) return finish(StopKind::ReplayDiverged, kExitUsage, m_replay_error);
@@ -167,6 +181,10 @@ RunResult Pc::run() {
     } else {
     u64 slice = std::min(kSliceInsns, insns_to_next_switch());
     if (m_step_pending) slice = 1;
+    if (m_next_savevm < m_cfg.savevm_at.size()) {   // stop exactly at the next --savevm-at
+      const u64 at = m_cfg.savevm_at[m_next_savevm].first, ic = m_cpu.state().icount;
+      if (at > ic) slice = std::min(slice, at - ic);
+    }
     if (m_cfg.max_insns) {
       if (res.guest_insns >= m_cfg.max_insns)
         return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");

@@ -120,9 +120,14 @@ class Pc {
   // input, a hash that differs, or an end elsewhere stops the run (StopKind::ReplayDiverged).
   void set_record(LogWriter* log, u64 hash_interval);
   void set_replay(LogReader* log, u64 hash_interval);
-  // CPU state and a digest of RAM (zero pages left out, so it does not depend on which pages
-  // the host has committed). Devices are not in it yet.
+  // The machine's state (Pc::visit_state: CPU, board, devices, scheduler) and a digest of
+  // RAM (zero pages left out, so it does not depend on which pages the host has committed).
   u64 state_hash();
+  bool recording_or_replaying() const { return m_record || m_replay; }
+  u64 ram_digest();
+  // The whole machine's state but RAM, walked in load order (machine/snapshot.cpp); used by
+  // snapshots, checkpoints and state hashes. Loading re-derives the A20 gate and INTR.
+  void visit_state(StateVisitor& v);
   static constexpr u64 kRealtimeSliceInsns = 200'000;   // events are checked at least this often
   static constexpr Nanos kRealtimeMaxSleep = 10'000'000;   // 10 ms: input stays responsive
   static constexpr Nanos kPacedMaxStep = 100'000'000;      // 100 ms (input ends a wait early)
@@ -198,6 +203,9 @@ class Pc {
   bool m_have_next = false;                     // m_next_rec holds the log's next record
   LogRecord m_next_rec;
   std::string m_replay_error;
+  size_t m_next_savevm = 0;                     // the next of m_cfg.savevm_at
+  std::string m_savevm_error;
+  bool take_due_snapshots();                    // false: a save failed (m_savevm_error)
 
   // Engines (pc_engines.cpp).
   Engine m_engine = Engine::Interp;

@@ -12,6 +12,7 @@
 #include "cpu/cpu_features.h"
 #include "memory/scheduler.h"
 #include "memory/types.h"
+#include "machine/snapshot.h"
 
 namespace rv {
 
@@ -102,6 +103,11 @@ struct PcConfig {
   std::string kvm_device = "/dev/kvm";
   bool kvm_ready = false;     // open KVM even if the run starts on the interpreter (monitor switches)
   std::vector<EngineSwitch> engine_switches;
+  // --savevm-at: snapshots to take when the instruction count (CpuState::icount) reaches
+  // each INSNS, sorted; a failure to write one ends the run (status 2). `snapshot_origin`
+  // is what they record to build the machine again (machine/snapshot.h).
+  std::vector<std::pair<u64, std::string>> savevm_at;
+  SnapshotOrigin snapshot_origin;
   // The RTC's time at power-on (Unix seconds): fixed, so runs are repeatable.
   i64 rtc_base_unix = 1'700'000'000;             // 2023-11-14 22:13:20 UTC
 };

@@ -62,26 +62,9 @@ void Pc::set_replay(LogReader* log, u64 hash_interval) {
   m_next_hash = hash_interval;
 }
 
-u64 Pc::state_hash() {
-  sync_cpu_state();
-  const CpuState& s = m_cpu.state();
+u64 Pc::ram_digest() {
   Mix m;
-  for (u64 r : s.gpr) m.add(r);
-  m.add(s.rip);
-  m.add(m_cpu.rflags());
-  for (const Segment& g : s.seg) m.add(g);
-  m.add(s.ldtr);
-  m.add(s.tr);
-  m.add(s.gdtr.base ^ static_cast<u64>(s.gdtr.limit) << 48);
-  m.add(s.idtr.base ^ static_cast<u64>(s.idtr.limit) << 48);
-  for (u64 v : {s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.xcr0, s.efer, s.star, s.lstar, s.cstar, s.sfmask, s.kernel_gs_base,
-                s.sysenter_cs, s.sysenter_esp, s.sysenter_eip, s.tsc_offset, s.tsc_aux, s.apic_base, s.pat, s.misc_enable,
-                s.mtrr_def_type, s.int_shadow_until, s.icount, static_cast<u64>(s.halted) | static_cast<u64>(s.nmi_pending) << 1 | static_cast<u64>(s.nmi_blocked) << 2})
-    m.add(v);
-  for (u64 v : s.dr) m.add(v);
   bool nz;
-  m.add(hash_page(s.fpu.fxsave, sizeof s.fpu.fxsave, nz));
-  m.add(static_cast<u64>(m_idle_ns));
   // RAM: every page that is not all zeros, with its number. Pages the host never committed
   // are zero; mincore() finds the committed ones so that a large guest costs what it uses.
   const u8* ram = m_mem.ram();

@@ -10,7 +10,7 @@ namespace rv {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'V', 'R', 'L'};
-constexpr u32 kVersion = 1;
+constexpr u32 kVersion = 2;   // 2: checkpoint hashes cover every device's state (StateHasher), not only CPU and RAM
 constexpr size_t kMaxHeader = 1 << 20;
 
 void put_varint(std::vector<u8>& b, u64 v) {

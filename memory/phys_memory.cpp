@@ -168,6 +168,12 @@ bool PhysMemory::is_code(u64 paddr) const {
   return r && r->kind == RegionKind::Ram && m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize];
 }
 
+void PhysMemory::clear_ram() {
+  // A private anonymous mapping reads as zeros again after MADV_DONTNEED.
+  if (madvise(m_ram, m_ram_alloc, MADV_DONTNEED) != 0) std::memset(m_ram, 0, m_ram_alloc);
+  std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
+}
+
 void PhysMemory::clear_code(u64 paddr) {
   const Region* r = find(paddr);
   if (r && r->kind == RegionKind::Ram) m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize] = 0;

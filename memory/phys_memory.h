@@ -57,6 +57,9 @@ class PhysMemory {
 
   u64 ram_size() const { return m_ram_size; }
   u8* ram() { return m_ram; }
+  // Zeroes all of RAM and returns its pages to the host (snapshot loads); forgets which pages
+  // held code (the CPU's blocks must be dropped by the caller).
+  void clear_ram();
 
   // Maps [base, base+size) of guest-physical space onto RAM at `ram_offset`.
   void map_ram(u64 base, u64 size, u64 ram_offset, std::string name = "ram");

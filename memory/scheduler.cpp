@@ -1,4 +1,5 @@
 #include "memory/scheduler.h"
+#include "memory/state_visitor.h"
 
 #include <algorithm>
 
@@ -83,6 +84,40 @@ bool Scheduler::restore(Nanos now, const std::vector<Pending>& events) {
   }
   m_seq = std::max(m_seq, max_seq);
   return true;
+}
+
+void Scheduler::visit(StateVisitor& v) {
+  std::vector<Pending> events = pending();
+  u64 now = m_now, seq = m_seq, count = events.size();
+  v.begin("scheduler", 1);
+  v.field("now", now);
+  v.field("seq", seq);
+  v.field("pending", count);
+  v.check(count <= m_events.size(), "pending", "lists more events than the machine has");
+  if (v.loading()) events.assign(count, Pending{});
+  for (size_t i = 0; i < count; i++) {
+    Pending& p = events[i];
+    std::vector<u8> name(p.name.begin(), p.name.end());
+    v.bytes("event", name, 255);
+    p.name.assign(name.begin(), name.end());
+    v.field("when", p.when, static_cast<int>(i));
+    v.field("payload", p.payload, static_cast<int>(i));
+    v.field("event_seq", p.seq, static_cast<int>(i));
+    v.check(p.when != kNever, "when", "is 'never' for a pending event");
+    v.check(p.seq < seq, "event_seq", "is not below the sequence counter");
+  }
+  v.end();
+  if (!v.loading()) return;
+  for (size_t i = 0; i < count; i++)
+    for (size_t k = 0; k < i; k++) v.check(events[i].name != events[k].name, "event", "'" + events[i].name + "' is pending twice");
+  if (!restore(now, events)) {
+    for (const Pending& p : events) {
+      bool known = false;
+      for (const Event& e : m_events) known |= e.name == p.name;
+      v.check(known, "event", "'" + p.name + "' is not an event of this machine");
+    }
+  }
+  m_seq = seq;
 }
 
 }  // namespace rv

@@ -19,6 +19,8 @@
 
 namespace rv {
 
+class StateVisitor;
+
 using Nanos = u64;
 constexpr Nanos kNever = ~0ull;
 constexpr Nanos kNsPerSec = 1'000'000'000ull;
@@ -64,6 +66,10 @@ class Scheduler {
   // Restores time and pending events saved by pending(); names must be registered already.
   // Returns false (and changes nothing) if a name is unknown.
   bool restore(Nanos now, const std::vector<Pending>& events);
+  // The time, the sequence counter and the pending events (memory/state_visitor.h). Loading
+  // restores them exactly, replacing whatever the devices' own loads scheduled: the saved
+  // order of simultaneous events is kept.
+  void visit(StateVisitor& v);
 
  private:
   struct Event {

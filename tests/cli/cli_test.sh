@@ -395,6 +395,81 @@ output_full)
     show; expect_status 2; expect_stderr_has "cannot write to '/dev/full': No space left on device"
     run --bios "$T/hi.bin" --trace /dev/full
     show; expect_status 2; expect_stderr_has "cannot write to the trace file: No space left on device" ;;
+snapshot_roundtrip)
+    # The demo ROM saved at two points: each snapshot continues to the same end (the same
+    # debug-console bytes after its point, the same instruction count), a snapshot saved again
+    # right after loading is the same file byte for byte, and one saved later from a loaded
+    # run equals the one the uninterrupted run saved there.
+    demo=${RV_DEMO_ROM:?}
+    run --bios "$demo" --debugcon file:"$T/full.txt" --stats --savevm-at 20000:"$T/a.rvs" --savevm-at 30000:"$T/b.rvs"
+    show; expect_status 1
+    total=$(grep -o 'guest_insns=[0-9]*' "$T/err" | grep -o '[0-9]*$')
+    [ -s "$T/a.rvs" ] && [ -s "$T/b.rvs" ] || fail "--savevm-at wrote no snapshot"
+    ls "$T"/*.tmp 2>/dev/null && fail "a temporary file was left behind"
+    run --loadvm "$T/a.rvs" --debugcon file:"$T/rest.txt" --stats --savevm-at 20000:"$T/a2.rvs" --savevm-at 30000:"$T/b2.rvs"
+    show; expect_status 1
+    rest=$(grep -o 'guest_insns=[0-9]*' "$T/err" | grep -o '[0-9]*$')
+    [ $((20000 + rest)) -eq "$total" ] || fail "the loaded run ended at 20000 + $rest, the full run at $total"
+    n=$(stat -c %s "$T/rest.txt")
+    [ "$n" -gt 0 ] || fail "the loaded run printed nothing"
+    tail -c "$n" "$T/full.txt" | cmp -s - "$T/rest.txt" || fail "the loaded run's output is not the end of the full run's"
+    cmp -s "$T/a.rvs" "$T/a2.rvs" || fail "a snapshot saved again after loading differs from the one loaded"
+    cmp -s "$T/b.rvs" "$T/b2.rvs" || fail "the snapshot at 30000 from the loaded run differs from the full run's"
+    # The machine is the snapshot's: its command line, not this one's; its files must not change.
+    usage_error "cannot be changed" --loadvm "$T/a.rvs" -m 64M
+    usage_error "--savevm-at: expected INSNS:FILE" --bios "$demo" --savevm-at 100
+    usage_error "--savevm-at: expected INSNS:FILE" --bios "$demo" --savevm-at x:"$T/x.rvs"
+    usage_error "not supported yet" --loadvm "$T/a.rvs" --record "$T/r.rvr"
+    cp "$demo" "$T/demo.bin"
+    run --bios "$T/demo.bin" --savevm-at 20000:"$T/c.rvs" --max-insns 20001
+    printf 'x' >>"$T/demo.bin"
+    run --loadvm "$T/c.rvs"
+    show; expect_status 2; expect_stderr_has "differs from the file the snapshot's machine read"
+    rm "$T/demo.bin"
+    run --loadvm "$T/c.rvs"
+    show; expect_status 2; expect_stderr_has "demo.bin"
+    # A snapshot that cannot be written: status 2, the reason, no file left behind.
+    run --bios "$demo" --savevm-at 100:"$T/no/such/dir.rvs"
+    show; expect_status 2; expect_stderr_has "--savevm-at: cannot create"
+    ;;
+snapshot_errors)
+    # Malformed snapshots: truncated at every 64th byte, single bit flips, another version,
+    # not a snapshot: one line naming the file, status 2, never a crash or a hang.
+    demo=${RV_DEMO_ROM:?}
+    run --bios "$demo" --savevm-at 20000:"$T/a.rvs" --max-insns 20001
+    size=$(stat -c %s "$T/a.rvs")
+    [ "$size" -gt 100 ] || fail "no snapshot to break"
+    one_line_error() {   # FILE WHAT
+        timeout 30 "$RV" --loadvm "$1" --debugcon none >/dev/null 2>"$T/err"; st=$?
+        [ $st -eq 2 ] || fail "$2: status $st, expected 2: $(cat "$T/err")"
+        [ "$(wc -l <"$T/err")" -eq 1 ] || fail "$2: not one line: $(cat "$T/err")"
+        grep -q "^retrovisor: error: --loadvm: .*$(basename "$1")" "$T/err" || fail "$2: the message does not name the file: $(cat "$T/err")"
+    }
+    for ((cut = 0; cut < size; cut += 64)); do
+        head -c $cut "$T/a.rvs" >"$T/cut.rvs"
+        one_line_error "$T/cut.rvs" "truncated at $cut of $size bytes"
+    done
+    python3 - "$T/a.rvs" "$T" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+for at in range(0, len(b), 53):
+    f = bytearray(b); f[at] ^= 1 << (at % 8)
+    open(f"{sys.argv[2]}/flip-{at}.rvs", 'wb').write(f)
+f = bytearray(b); f[4] = 2
+open(f"{sys.argv[2]}/v2.rvs", 'wb').write(f)
+PY
+    for ((at = 0; at < size; at += 53)); do
+        one_line_error "$T/flip-$at.rvs" "bit flip at byte $at"
+    done
+    one_line_error "$T/v2.rvs" "version 2"
+    grep -qF "snapshot version 2; this build reads version 1 (it was written by a newer retrovisor)" "$T/err" || fail "no newer-version message: $(cat "$T/err")"
+    one_line_error "$demo" "a ROM"
+    grep -qF "not a retrovisor snapshot" "$T/err" || fail "a ROM was not refused as a non-snapshot"
+    : >"$T/empty.rvs"; one_line_error "$T/empty.rvs" "an empty file"
+    mkdir "$T/dir.rvs"; one_line_error "$T/dir.rvs" "a directory"
+    one_line_error "$T/missing.rvs" "a missing file"
+    echo "checked $(( (size + 63) / 64 )) truncations and $(( (size + 52) / 53 )) bit flips of a $size-byte snapshot"
+    ;;
 record_replay)
     # Input typed with pauses is recorded; the replay prints the same bytes from the log
     # alone (stdin is not read) and ends at the same instruction. The kernel also keeps what

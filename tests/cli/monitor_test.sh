@@ -104,6 +104,32 @@ monitor_qemu_habits)
     has "error: x/2q: formats are x (hex) and i (instructions), units b, h, w, g"
     [ "$(grep -c '^0000000000100000: 1badb002 00010000' "$T/out")" -eq 2 ] || fail "xp/2w at the same (identity-mapped) address differs"
     ;;
+monitor_snapshots)
+    # savevm saves where the machine is; loadvm puts it back there (the instruction count
+    # goes back to the saved one); a bad or foreign file is an error line and the guest goes
+    # on; the saved file starts a new run with --loadvm, which takes its input from there.
+    feed "ab${A}csavevm $T/m.rvs"$'\n'"info status"$'\n'"${A}cc${A}cloadvm $T/m.rvs"$'\n'"info status"$'\n'"loadvm $T/none.rvs"$'\n'"savevm"$'\n'"loadvm $T/echo.bin"$'\n'"${A}cd."
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    grep -qF "guest powered off" "$T/err" || fail "the guest did not power off"
+    [ "$(guest_saw)" = "abcd" ] || fail "the guest saw '$(guest_saw)', expected 'abcd'"
+    saved=$(grep -o 'savevm: saved the machine at instruction [0-9]*' "$T/out" | grep -o '[0-9]*$')
+    [ -n "$saved" ] || fail "savevm did not say where it saved"
+    has "loadvm: the machine is at instruction $saved from $T/m.rvs"
+    has "error: loadvm: cannot open '$T/none.rvs'"
+    has "error: savevm: expected one file name: savevm FILE"
+    has "error: loadvm: $T/echo.bin: not a retrovisor snapshot"
+    # The snapshot of another machine (-m 64M) is refused by name.
+    feed "x${A}cloadvm $T/m.rvs"$'\n'"${A}c." -m 64M
+    show
+    has "is a snapshot of another machine"
+    [ "$(guest_saw)" = "x" ] || fail "the guest saw '$(guest_saw)', expected 'x'"
+    # A new process from the snapshot: the guest waits for input where it was saved.
+    printf 'e.' | timeout 60 "$RV" --loadvm "$T/m.rvs" --serial stdio >"$T/out" 2>"$T/err"; status=$?
+    show
+    [ $status -eq 0 ] || fail "--loadvm: exit status $status, expected 0"
+    [ "$(guest_saw)" = "e" ] || fail "the loaded guest saw '$(guest_saw)', expected 'e'"
+    ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.
     feed "x${A}cquit"$'\n'"y"
