@@ -710,7 +710,13 @@ StopReason Cpu::run(u64 max_insns) {
     const u64 end = m_budget_end;
     if (m_triple) return StopReason::TripleFault;
     if (m_stop_requested) { m_stop_requested = false; return StopReason::Requested; }
-    if (m_s.icount >= end) return StopReason::Budget;
+    if (m_s.icount >= end) {
+      // A HLT that retired as the budget's last instruction reports the halt, as it would
+      // mid-budget: how the board slices a run never changes what it does next (an idle
+      // step before the next door poll; a replay from a checkpoint polls at the same turns).
+      if (m_s.halted && !m_s.nmi_pending && !m_intr) return (m_s.rflags & kFlagIF) ? StopReason::HaltIdle : StopReason::Halted;
+      return StopReason::Budget;
+    }
     if (RV_UNLIKELY(m_s.nmi_pending || m_intr)) service_interrupts();
     if (RV_UNLIKELY(m_s.halted)) {
       if (m_s.rflags & kFlagIF) return StopReason::HaltIdle;

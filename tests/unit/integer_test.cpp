@@ -484,6 +484,23 @@ TEST(String, RepMovsResumesAfterTheBudget) {
   for (int i = 0; i < 100; i++) ASSERT_EQ(e.mem.read(0x3000 + i, 1), u64(i + 1)) << i;
 }
 
+// A HLT retired as a budget's last instruction reports the halt, as mid-budget: the board's
+// slicing must not decide whether an idle step comes before the next door poll.
+TEST(Misc, HaltOnTheBudgetsLastInstruction) {
+  for (bool iflag : {true, false}) {
+    IntEnv e;
+    e.code({0x90, 0x90});   // nop; nop; then hlt
+    if (iflag) e.s.rflags |= kFlagIF;
+    const u64 start = e.s.icount;
+    EXPECT_EQ(e.run(3), iflag ? StopReason::HaltIdle : StopReason::Halted);
+    EXPECT_EQ(e.s.icount - start, 3u);
+    IntEnv f;
+    f.code({0x90, 0x90});
+    if (iflag) f.s.rflags |= kFlagIF;
+    EXPECT_EQ(f.run(2), StopReason::Budget);   // not yet halted: the budget ends the run
+  }
+}
+
 // Element-by-element reference for a forward MOVS with overlapping operands.
 void movs_ref(std::vector<u8>& m, size_t src, size_t dst, size_t size, size_t count) {
   for (size_t i = 0; i < count; i++) {
