@@ -379,6 +379,8 @@ void Pit8254::io_write(u16 offset, u32 value, unsigned size) {
 }
 
 void Pit8254::load(const State& s) {
+  // The clock already reads the state's time (a device on its own, a test): the next change
+  // of OUT0 is derived from it.
   m_s = s;
   m_irq.set(m_s.irq_level);
   refresh_irq();
@@ -435,7 +437,13 @@ void Pit8254::visit(StateVisitor& v) {
   }
   v.field("irq_level", s.irq_level);
   v.end();
-  if (v.loading()) load(s);
+  // A machine's load: the saved level as it was; the output's next change is among the
+  // scheduler's pending events, which the board loads after the devices. Nothing here reads
+  // the clock: during a load it still holds the time of the state being replaced.
+  if (v.loading()) {
+    m_s = s;
+    m_irq.set(m_s.irq_level);
+  }
 }
 
 void Port61::visit(StateVisitor& v) {

@@ -73,8 +73,9 @@ class Pit8254 final : public PortDevice {
   u16 count(unsigned channel);         // the counting element now (binary or BCD as programmed)
 
   State save() const { return m_s; }
-  void load(const State& s);
-  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h)
+  void load(const State& s);     // with the clock at the state's time: reschedules OUT0
+  void visit(StateVisitor& v);   // snapshots, state hashes (memory/state_visitor.h); a
+                                 // machine's load leaves OUT0's event to the scheduler's
 
  private:
   u64 tick_now() const;

@@ -214,6 +214,34 @@ TEST(Snapshot, LoadedMachineContinuesExactly) {
   EXPECT_EQ(b.state_hash(), a.state_hash());
 }
 
+TEST(Snapshot, LoadsIntoAMachineAtAnotherTime) {
+  // A state loaded into a machine that ran further (a checkpoint restored, a loadvm from the
+  // monitor) is the state saved: no device recomputes its outputs from the clock it replaces.
+  PcConfig cfg = spin_config();
+  cfg.max_insns = 200'000;
+  // PIT channel 0 as a square wave of 1000 counts: OUT0 changes every ~419 us.
+  auto square = [](Pc& pc) {
+    program_devices(pc);
+    pc.io().write(0x43, 0x36, 1);
+    pc.io().write(0x40, 0xE8, 1);
+    pc.io().write(0x40, 0x03, 1);
+  };
+  Pc a(cfg);
+  square(a);
+  a.run();
+  const std::vector<u8> payload = snapshot_payload(a);
+  for (u64 further : {1'000ull, 300'000ull, 500'000ull}) {   // OUT0 high, low, low there
+    PcConfig c2 = spin_config();
+    c2.max_insns = 200'000 + further;
+    Pc b(c2);
+    square(b);
+    b.run();
+    load_payload(b, payload.data(), payload.size(), "test");
+    EXPECT_EQ(printed(b), printed(a)) << further;
+    EXPECT_EQ(b.state_hash(), a.state_hash()) << further;
+  }
+}
+
 TEST(Snapshot, StateHashCoversDevices) {
   Pc a(spin_config()), b(spin_config());
   EXPECT_EQ(a.state_hash(), b.state_hash());
