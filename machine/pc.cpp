@@ -241,6 +241,7 @@ RunResult Pc::run() {
             m_engine == Engine::Kvm) {
           m_idle_start = now();
           m_idle_since_icount = m_cpu.state().icount;
+          m_idle_events = 0;
         }
         if (next == kNever)
           return finish(StopKind::HaltIdle, kExitHalted,
@@ -248,6 +249,9 @@ RunResult Pc::run() {
         if (next - m_idle_start > kMaxIdleNs)
           return finish(StopKind::HaltIdle, kExitHalted,
                         "guest halted with interrupts enabled and no interrupt for 600 s of virtual time");
+        if (!host_timed() && !m_cfg.pace && ++m_idle_events > kMaxIdleEvents)
+          return finish(StopKind::HaltIdle, kExitHalted,
+                        "guest halted with interrupts enabled and no interrupt for a million device events");
         if (host_timed()) {
           // Wait for the host clock, in short steps so serial input stays responsive.
           const Nanos t = now();

@@ -145,6 +145,11 @@ class Pc {
   // A halted CPU (IF=1) that gets no interrupt for this much virtual time ends the run as
   // HaltIdle: the RTC's once-a-second update event alone would otherwise idle forever.
   static constexpr Nanos kMaxIdleNs = 600 * kNsPerSec;
+  // ... and so does one that this many device events in a row have not woken: a guest can
+  // leave a fast timer running that nothing delivers (PIT mode 2, count 2, IRQ0 masked or
+  // in service without an EOI: 1.19 million events per virtual second), and each event is a
+  // turn of this loop; without this bound one HLT could cost minutes of host time.
+  static constexpr u64 kMaxIdleEvents = 1'000'000;
 
   static constexpr u64 kSliceInsns = 1'000'000;
   static constexpr u64 kMaxStallTurns = 10'000'000;   // the run loop's watchdog (pc.cpp)
@@ -192,6 +197,7 @@ class Pc {
   Nanos m_host_epoch = 0;        // host clock at construction (realtime mode)
   Nanos m_idle_start = kNever;   // when the current uninterrupted halt began
   u64 m_idle_since_icount = 0;
+  u64 m_idle_events = 0;         // turns of the current uninterrupted halt (kMaxIdleEvents)
   bool m_exit_requested = false;
   bool m_reset_requested = false;
   bool m_power_off_requested = false;
