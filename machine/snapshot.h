@@ -7,10 +7,11 @@
 // options and the hash of every file they read (the kernel, initrd or BIOS must be there,
 // unchanged, when the snapshot is loaded; as for --replay).
 //
-// File format (".rvs", version 1), little-endian:
+// File format (".rvs", version 2), little-endian:
 //   "RVSS" u32 version, u32 header length, header text ("key=value" lines as in the replay
 //   log: arg=..., file=HASH PATH, icount=N), u32 CRC-32 of the header text,
-//   u64 payload length, then the payload as one zstd frame with its content checksum:
+//   u64 payload length, u32 CRC-32 of the zstd frame (every byte to the file's end), then the
+//   payload as one zstd frame with its content checksum:
 //     u64 state length, the state stream (StateWriter),
 //     u64 RAM size, u64 page count, the page numbers (u32 each, ascending), the pages.
 // Writing goes to FILE.tmp, renamed over FILE once complete: an interrupted or failed save

@@ -455,14 +455,14 @@ b = open(sys.argv[1], 'rb').read()
 for at in range(0, len(b), 53):
     f = bytearray(b); f[at] ^= 1 << (at % 8)
     open(f"{sys.argv[2]}/flip-{at}.rvs", 'wb').write(f)
-f = bytearray(b); f[4] = 2
-open(f"{sys.argv[2]}/v2.rvs", 'wb').write(f)
+f = bytearray(b); f[4] = 3
+open(f"{sys.argv[2]}/v3.rvs", 'wb').write(f)
 PY
     for ((at = 0; at < size; at += 53)); do
         one_line_error "$T/flip-$at.rvs" "bit flip at byte $at"
     done
-    one_line_error "$T/v2.rvs" "version 2"
-    grep -qF "snapshot version 2; this build reads version 1 (it was written by a newer retrovisor)" "$T/err" || fail "no newer-version message: $(cat "$T/err")"
+    one_line_error "$T/v3.rvs" "version 3"
+    grep -qF "snapshot version 3; this build reads version 2 (it was written by a newer retrovisor)" "$T/err" || fail "no newer-version message: $(cat "$T/err")"
     one_line_error "$demo" "a ROM"
     grep -qF "not a retrovisor snapshot" "$T/err" || fail "a ROM was not refused as a non-snapshot"
     : >"$T/empty.rvs"; one_line_error "$T/empty.rvs" "an empty file"
