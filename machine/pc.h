@@ -174,6 +174,7 @@ class Pc {
   DoorResult poll_door();
   void door_end(const RunResult& res);   // the end record (record) or check (replay)
   bool replay_next(LogRecord& r);         // the log's next record (lookahead kept)
+  std::string truncated_log_message() const;
   void flush_serial();          // COM1-COM4's host sinks (once per slice: prompts show at once)
   void wire();                  // pc_wiring.cpp
   void reset_devices();         // pc_wiring.cpp

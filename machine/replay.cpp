@@ -90,6 +90,11 @@ bool Pc::replay_next(LogRecord& r) {
   return true;
 }
 
+std::string Pc::truncated_log_message() const {
+  return "--replay: " + m_replay->path() + ": the log ends at byte " + std::to_string(m_replay->size()) +
+         " without its end record (the recording was cut short)";
+}
+
 Pc::DoorResult Pc::poll_door() {
   const u64 ic = m_cpu.state().icount;
   if (ic != m_door_icount) {
@@ -107,7 +112,14 @@ Pc::DoorResult Pc::poll_door() {
     std::snprintf(where, sizeof where, "instruction %" PRIu64 " (poll %" PRIu64 ")", ic, m_door_poll);
     try {
       LogRecord r;
-      while (replay_next(r)) {
+      for (;;) {
+        if (!replay_next(r)) {
+          // A log is only complete with its End record: what the recording read after the
+          // cut is unknown, so the replay cannot go on (a guest polling for input would
+          // wait forever).
+          m_replay_error = truncated_log_message();
+          return DoorResult::Diverged;
+        }
         if (r.icount < ic || (r.icount == ic && r.poll < m_door_poll)) {
           char buf[320];
           std::snprintf(buf, sizeof buf, "the recorded input at instruction %" PRIu64 " (poll %" PRIu64 ", log byte %" PRIu64
@@ -177,8 +189,7 @@ void Pc::door_end(const RunResult& res) {
   try {
     LogRecord r;
     if (!replay_next(r)) {
-      m_replay_error = "--replay: " + m_replay->path() + ": the log ends at byte " + std::to_string(m_replay->size()) +
-                       " without its end record (the recording was cut short)";
+      m_replay_error = truncated_log_message();
       return;
     }
     char buf[320];
