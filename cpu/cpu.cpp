@@ -717,7 +717,12 @@ StopReason Cpu::run(u64 max_insns) {
       if (m_s.halted && !m_s.nmi_pending && !m_intr) return (m_s.rflags & kFlagIF) ? StopReason::HaltIdle : StopReason::Halted;
       return StopReason::Budget;
     }
-    if (RV_UNLIKELY(m_s.nmi_pending || m_intr)) service_interrupts();
+    if (RV_UNLIKELY(m_s.nmi_pending || m_intr)) {
+      service_interrupts();
+      // A delivery counts as an instruction: the budget may end at the handler's entry,
+      // where a single step stops too (a run to a position never passes it).
+      if (m_s.icount >= end) return StopReason::Budget;
+    }
     if (RV_UNLIKELY(m_s.halted)) {
       if (m_s.rflags & kFlagIF) return StopReason::HaltIdle;
       return StopReason::Halted;

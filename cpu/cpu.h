@@ -408,6 +408,15 @@ class Cpu {
     m_gdb_hit = false;
     m_gdb_watch_hit = nullptr;
   }
+  // After the machine was moved to another position (machine/timeline.h): no hit pending;
+  // pass_over = the breakpoint at the current RIP is passed over once, as after a stop there.
+  void reset_debugger_stop(bool pass_over) {
+    m_gdb_hit = false;
+    m_gdb_watch_hit = nullptr;
+    m_gdb_skip_at = pass_over ? m_s.rip : ~0ull;
+  }
+  const std::vector<u64>& debugger_breakpoints() const { return m_gdb_breaks; }
+  const std::vector<DebugWatch>& debugger_watchpoints() const { return m_gdb_watches; }
   // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).
   bool debug_translate(u64 la, u64& pa) const;
   // The decoded-block cache: how many blocks it holds, at most kMaxCachedBlocks (then it is

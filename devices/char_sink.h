@@ -6,6 +6,7 @@
 // messages on a terminal stays readable and nothing is lost if the host process dies.
 #pragma once
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "memory/types.h"
@@ -53,6 +54,22 @@ class FileSink final : public CharSink {
   bool m_owned;
   std::string m_name;
   std::string m_error;
+};
+
+// Passes bytes on to another sink while open() says so (a replay's seeks run through output
+// that was shown already: machine/timeline.h).
+class GatedSink final : public CharSink {
+ public:
+  GatedSink(CharSink& to, std::function<bool()> open) : m_to(to), m_open(std::move(open)) {}
+  void put(u8 byte) override {
+    if (m_open()) m_to.put(byte);
+  }
+  void flush() override { m_to.flush(); }
+  std::string error() const override { return m_to.error(); }
+
+ private:
+  CharSink& m_to;
+  std::function<bool()> m_open;
 };
 
 // Collects the bytes in memory (unit tests).

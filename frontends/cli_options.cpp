@@ -79,7 +79,9 @@ po::options_description describe() {
        "i8042 pulse, ACPI reset register) instead of restarting it")
       ("gdb", po::value<std::string>()->value_name("PORT"),
        "wait for gdb on localhost:PORT before the first instruction (gdb: target remote :PORT); "
-       "needs --accel interp")
+       "needs --accel interp; with --replay, gdb can also go backwards (reverse-stepi, reverse-continue)")
+      ("checkpoint-mem", po::value<std::string>()->value_name("SIZE"),
+       "with --replay and --gdb: the memory the checkpoints for going backwards may use (e.g. 512M, 2G; default 1G)")
       ("record", po::value<std::string>()->value_name("FILE"),
        "record the run's input (COM1 from the terminal), state hashes and end in FILE, for --replay")
       ("replay", po::value<std::string>()->value_name("FILE"),
@@ -162,7 +164,7 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
   // The machine's options, for snapshots: every argument but the run's own.
   {
     static const char* const kRunOwn[] = {"record", "replay", "savevm-at", "loadvm", "gdb", "trace",
-                                          "stats", "serial", "debugcon", "max-insns"};
+                                          "stats", "serial", "debugcon", "max-insns", "checkpoint-mem"};
     for (size_t i = 1; i < q.args.size(); i++) {
       const std::string& a = q.args[i];
       std::string name = a.rfind("--", 0) == 0 ? a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2)
@@ -200,10 +202,10 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
     if (vm.count("record")) return usage_error("--record and --replay cannot be used together");
     // The machine is the recorded one: only output options may be given here.
     for (const char* k : {"bios", "kernel", "initrd", "append", "memory", "max-insns", "on-triple-fault", "cpu", "clock",
-                          "accel", "kvm-device", "switch-engine-at", "switch-engine-after", "smp", "no-reboot", "gdb"})
+                          "accel", "kvm-device", "switch-engine-at", "switch-engine-after", "smp", "no-reboot"})
       if (vm.count(k))
         return usage_error(std::string("--replay runs the recorded machine: --") + k +
-                           " cannot be changed (only --serial, --debugcon, --trace and --stats)");
+                           " cannot be changed (only --serial, --debugcon, --trace, --stats, --gdb and --checkpoint-mem)");
   } else if (vm.count("kernel")) {
     o.kernel_path = vm["kernel"].as<std::string>();
     if (o.kernel_path.empty()) return usage_error("--kernel needs a file name");
@@ -320,6 +322,15 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
     if (o.accel != Accel::Interp || o.kvm_ready || !o.engine_switches.empty())
       return usage_error("--gdb needs the interpreter alone (--accel interp, no engine switches)");
     o.gdb_port = static_cast<int>(port);
+  }
+  if (vm.count("checkpoint-mem")) {
+    if (!vm.count("replay") || !vm.count("gdb"))
+      return usage_error("--checkpoint-mem is for --replay with --gdb (the checkpoints of going backwards)");
+    try {
+      o.checkpoint_mem = parse_memory_size(vm["checkpoint-mem"].as<std::string>());
+    } catch (const ConfigError& e) {
+      return usage_error(std::string("--checkpoint-mem: ") + e.what());
+    }
   }
   if (vm.count("savevm-at")) {
     for (const std::string& v : vm["savevm-at"].as<std::vector<std::string>>()) {

@@ -29,6 +29,7 @@ struct CliOptions {
   Accel accel = Accel::Interp;     // --accel
   bool kvm_ready = false;          // --accel interp,kvm
   int gdb_port = 0;                // --gdb PORT; 0: no debugger
+  u64 checkpoint_mem = 1ull << 30; // --checkpoint-mem SIZE (--replay with --gdb)
   std::string kvm_device = "/dev/kvm";   // --kvm-device
   std::vector<EngineSwitch> engine_switches;   // --switch-engine-at/-after, in command-line order
   std::string record_path;         // --record FILE

@@ -1,6 +1,8 @@
 // gdb's remote serial protocol (gdb's manual, "Remote Protocol"), served for one connection.
 #include "frontends/gdb_stub.h"
 
+#include "machine/timeline.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -99,7 +101,7 @@ u16 full_tag_word(const u8* fx) {
 
 }  // namespace
 
-GdbStub::GdbStub(Pc& pc, int port) : m_pc(pc), m_port(port) {
+GdbStub::GdbStub(Pc& pc, int port, Timeline* timeline) : m_pc(pc), m_timeline(timeline), m_port(port) {
   m_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (m_listen < 0) throw ConfigError(std::string("--gdb: socket: ") + std::strerror(errno));
   const int one = 1;
@@ -293,6 +295,38 @@ bool GdbStub::write_memory(u64 addr, const std::string& hex) {
   return true;
 }
 
+std::string GdbStub::watch_reply(const Cpu::DebugWatch& w) {
+  // T05 with the watchpoint's kind as gdb set it and its address.
+  const char* kind = w.read && w.write ? "awatch" : w.write ? "watch" : "rwatch";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "T05%s:%llx;", kind, static_cast<unsigned long long>(w.addr));
+  return buf;
+}
+
+std::string GdbStub::reverse_step() {
+  // The previous instruction count; one that a single step passes over (it counts twice) is
+  // skipped, so that the machine always moves back.
+  const u64 ic = m_pc.cpu().state().icount;
+  if (ic <= m_timeline->start()) return "T05replaylog:begin;";
+  for (u64 t = ic - 1;; t--) {
+    if (m_timeline->seek(t) < ic || t <= m_timeline->start()) break;
+  }
+  return "S05";
+}
+
+std::string GdbStub::reverse_continue() {
+  const u64 ic = m_pc.cpu().state().icount;
+  const std::optional<Timeline::Hit> hit = m_timeline->last_hit_before(ic);
+  if (!hit) {
+    m_timeline->seek(m_timeline->start());
+    return "T05replaylog:begin;";
+  }
+  m_timeline->seek(hit->icount);
+  if (hit->watch) return watch_reply(*hit->watch);
+  m_pc.cpu().reset_debugger_stop(true);   // going forward from here passes this breakpoint, as after a stop
+  return "S05";
+}
+
 void GdbStub::update_breakpoints() { m_pc.cpu().set_debugger_breakpoints({m_breaks.begin(), m_breaks.end()}); }
 
 std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool& quit, bool& detach) {
@@ -307,7 +341,13 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       if (!parse_hex(a, n) || n >= kRegCount) return "E01";
       return read_registers().substr(2 * reg_offset(static_cast<unsigned>(n)), 2 * kRegSize[n]);
     }
+    case 'b':
+      if (!m_timeline) return "";
+      if (a == "s") return reverse_step();
+      if (a == "c") return reverse_continue();
+      return "";
     case 'G': {
+      if (m_pc.replaying()) return "E01";   // the replayed machine is the log's (see gdb_stub.h)
       // All registers; the segment selectors must be unchanged (they cannot be loaded here).
       const std::string cur = read_registers();
       if (a.size() != cur.size()) return "E01";
@@ -319,6 +359,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       return "OK";
     }
     case 'P': {
+      if (m_pc.replaying()) return "E01";
       const size_t eq = a.find('=');
       u64 n;
       if (eq == std::string::npos || !parse_hex(a.substr(0, eq), n)) return "E01";
@@ -332,6 +373,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       return read_memory(addr, std::min<u64>(len, 0x800));
     }
     case 'M': {
+      if (m_pc.replaying()) return "E01";
       const size_t comma = a.find(','), colon = a.find(':');
       u64 addr, len;
       if (comma == std::string::npos || colon == std::string::npos || !parse_hex(a.substr(0, comma), addr) ||
@@ -343,7 +385,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     case 's': {
       u64 addr;
       if (!a.empty()) {
-        if (!parse_hex(a, addr)) return "E01";
+        if (!parse_hex(a, addr) || m_pc.replaying()) return "E01";
         Cpu& cpu = m_pc.cpu();
         cpu.state().rip = cpu.long64() ? addr : (addr - cpu.state().seg[CS].base) & 0xFFFFFFFF;   // linear
         m_pc.cpu().state_changed();
@@ -394,7 +436,8 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     case 'T':
       return "OK";
     case 'q':
-      if (p.rfind("qSupported", 0) == 0) return "PacketSize=1000;qXfer:features:read+";
+      if (p.rfind("qSupported", 0) == 0)
+        return m_timeline ? "PacketSize=1000;qXfer:features:read+;ReverseStep+;ReverseContinue+" : "PacketSize=1000;qXfer:features:read+";
       if (p == "qAttached") return "1";
       if (p == "qC") return "QC1";
       if (p == "qfThreadInfo") return "m1";
@@ -424,7 +467,10 @@ RunResult GdbStub::serve() {
   for (;;) {
     if (std::optional<RunResult> r = serve_connection()) return *r;
     // Detached or disconnected: the machine runs on without stops for gdb, and a gdb that
-    // connects again (target remote :PORT) stops it where it is.
+    // connects again (target remote :PORT) stops it where it is. A replay already at the
+    // recording's end has ended.
+    if (m_timeline && m_timeline->end_result() && m_pc.cpu().state().icount >= *m_timeline->end_icount())
+      return *m_timeline->end_result();
     close(m_conn);
     m_conn = -1;
     m_closed = false;
@@ -469,18 +515,17 @@ std::optional<RunResult> GdbStub::serve_connection() {
       if (detach) return std::nullopt;
       continue;
     }
+    // A replay under gdb stops at the recording's end instead of ending (gdb can go back).
+    if (m_timeline && m_timeline->end_icount() && m_pc.cpu().state().icount >= *m_timeline->end_icount()) {
+      send_packet("T05replaylog:end;");
+      continue;
+    }
     if (step) m_pc.request_single_step();
     RunResult r = m_pc.run();
     switch (r.kind) {
       case StopKind::Breakpoint: {
         std::string stop = "S05";
-        if (const Cpu::DebugWatch* w = m_pc.cpu().debugger_watch_hit()) {
-          // T05 with the watchpoint's kind as gdb set it and its address.
-          const char* kind = w->read && w->write ? "awatch" : w->write ? "watch" : "rwatch";
-          char buf[64];
-          std::snprintf(buf, sizeof buf, "T05%s:%llx;", kind, static_cast<unsigned long long>(w->addr));
-          stop = buf;
-        }
+        if (const Cpu::DebugWatch* w = m_pc.cpu().debugger_watch_hit()) stop = watch_reply(*w);
         m_pc.cpu().clear_debugger_hit();
         send_packet(stop);
         break;
@@ -492,6 +537,12 @@ std::optional<RunResult> GdbStub::serve_connection() {
         send_packet("S02");
         break;
       default: {   // the guest's run ended
+        if (m_timeline) {
+          m_timeline->set_end(m_pc.cpu().state().icount, r);
+          if (!r.message.empty()) std::fprintf(stderr, "retrovisor: the recording ends here: %s\n", r.message.c_str());
+          send_packet("T05replaylog:end;");
+          break;
+        }
         char w[8];
         std::snprintf(w, sizeof w, "W%02x", r.exit_status & 0xFF);
         send_packet(w);

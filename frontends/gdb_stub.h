@@ -10,6 +10,17 @@
 // interpreter's (--accel interp), so it stays repeatable with a debugger attached.
 // Registers can be written (P, G) except the segment selectors (a load needs the
 // descriptor checks of the instruction that loads them); one thread.
+//
+// Under --replay (with a Timeline, machine/timeline.h) gdb can also go backwards: the stub
+// offers ReverseStep and ReverseContinue, so reverse-stepi, reverse-nexti, reverse-step,
+// reverse-next, reverse-continue and reverse-finish work (gdb builds the others from bs and
+// bc with breakpoints). bs returns to the previous instruction count; bc to the last
+// breakpoint or watchpoint hit before the current position (a watchpoint: before the
+// instruction that touched it), or to the start of the recording ("replaylog:begin"). The
+// end of the recording stops the machine there ("replaylog:end") instead of ending the
+// run, so gdb can go back from it. A replayed machine is not changed from gdb: register and
+// memory writes and a resume at another address are refused (E01), since the log does not
+// hold them.
 #pragma once
 #include <optional>
 #include <set>
@@ -23,7 +34,7 @@ namespace rv {
 class GdbStub {
  public:
   // Listens on 127.0.0.1:port; throws ConfigError if it cannot.
-  GdbStub(Pc& pc, int port);
+  GdbStub(Pc& pc, int port, class Timeline* timeline = nullptr);
   ~GdbStub();
   GdbStub(const GdbStub&) = delete;
   GdbStub& operator=(const GdbStub&) = delete;
@@ -46,8 +57,12 @@ class GdbStub {
   bool write_register(unsigned n, const std::string& hex);
   void update_breakpoints();
   bool poll_interrupt();                   // a Ctrl-C (0x03) from gdb arrived
+  std::string reverse_step();              // bs
+  std::string reverse_continue();          // bc
+  static std::string watch_reply(const Cpu::DebugWatch& w);
 
   Pc& m_pc;
+  class Timeline* m_timeline;
   int m_port;
   int m_listen = -1, m_conn = -1;
   std::set<u64> m_breaks;

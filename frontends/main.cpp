@@ -15,6 +15,7 @@
 #include "frontends/terminal_input.h"
 #include "machine/pc.h"
 #include "machine/replay_log.h"
+#include "machine/timeline.h"
 #include "machine/snapshot.h"
 #include "machine/tracer.h"
 
@@ -118,6 +119,20 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
     if (o.serial_extra[i].rfind("file:", 0) == 0) serial_extra[i] = std::make_unique<rv::FileSink>(o.serial_extra[i].substr(5));
     cfg.serial_extra[i] = serial_extra[i].get();
   }
+  // A replay under gdb goes back and forth: the guest's output is shown the first time its
+  // instructions run, not again when a seek runs through them (Timeline::output_open).
+  std::unique_ptr<rv::Timeline> timeline;
+  std::vector<std::unique_ptr<rv::GatedSink>> gates;
+  if (replay && o.gdb_port) {
+    auto gate = [&](rv::CharSink*& k) {
+      if (!k) return;
+      gates.push_back(std::make_unique<rv::GatedSink>(*k, [&timeline] { return !timeline || timeline->output_open(); }));
+      k = gates.back().get();
+    };
+    gate(cfg.debugcon);
+    gate(cfg.serial);
+    for (rv::CharSink*& k : cfg.serial_extra) gate(k);
+  }
   std::unique_ptr<rv::TerminalInput> input;
   if (o.serial == "stdio" && !replay) {   // a replay's input is the log's only
     input = std::make_unique<rv::TerminalInput>();
@@ -196,8 +211,10 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
   if (tracer) pc.set_trace(tracer.get());
   rv::RunResult r;
   if (o.gdb_port) {
-    rv::GdbStub gdb(pc, o.gdb_port);
+    if (replay) timeline = std::make_unique<rv::Timeline>(pc, o.checkpoint_mem);
+    rv::GdbStub gdb(pc, o.gdb_port, timeline.get());
     r = gdb.serve();
+    timeline.reset();   // before the machine it hooks into
   } else {
     r = pc.run();
   }
@@ -291,6 +308,8 @@ int main(int argc, char** argv) {
     o.debugcon = here.debugcon;
     o.trace_path = here.trace_path;
     o.stats = here.stats;
+    o.gdb_port = here.gdb_port;
+    o.checkpoint_mem = here.checkpoint_mem;
     o.record_path.clear();
     return run(o, argc, argv, &log);
   } catch (const std::exception& e) {

@@ -126,7 +126,7 @@ RunResult Pc::run() {
     res.exit_status = status;
     res.message = std::move(message);
     if (kind != StopKind::Breakpoint && kind != StopKind::DebuggerInterrupt && kind != StopKind::Stepped &&
-        kind != StopKind::ReplayDiverged) {
+        kind != StopKind::Reached && kind != StopKind::ReplayDiverged) {
       door_end(res);
       if (!m_replay_error.empty()) {
         res.kind = StopKind::ReplayDiverged;
@@ -159,11 +159,22 @@ RunResult Pc::run() {
                     static_cast<unsigned long long>(m_cpu.state().rip));
       return finish(StopKind::EngineError, kExitUsage, buf);
     }
-    if (!take_due_snapshots()) return finish(StopKind::OutputError, kExitUsage, m_savevm_error);
-    const DoorResult door = poll_door();
-    if (door == DoorResult::Quit) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
-    if (door == DoorResult::Diverged) return finish(StopKind::ReplayDiverged, kExitUsage, m_replay_error);
+    // A position asked for (run_to): the first turn at that instruction count, before the door.
+    if (m_stop_at != kNoStop && m_cpu.state().icount >= m_stop_at) {
+      m_stop_at = kNoStop;
+      return finish(StopKind::Reached, 0, "");
+    }
+    // The debugger's Ctrl-C ends the run before this turn's door poll, so that a run called
+    // again polls it once, as an uninterrupted run would (a replay stays in step).
     if (m_cfg.debugger_poll && m_cfg.debugger_poll()) return finish(StopKind::DebuggerInterrupt, 0, "");
+    if (!m_door_polled) {
+      if (m_timeline_hook) m_timeline_hook();
+      if (!take_due_snapshots()) return finish(StopKind::OutputError, kExitUsage, m_savevm_error);
+      const DoorResult door = poll_door();
+      m_door_polled = true;   // until the CPU next runs: run() called again polls no second time
+      if (door == DoorResult::Quit) return finish(StopKind::Quit, 0, "quit from the terminal (Ctrl-A X or the monitor's quit)");
+      if (door == DoorResult::Diverged) return finish(StopKind::ReplayDiverged, kExitUsage, m_replay_error);
+    }
     if (m_cfg.output_error) {
       std::string e = m_cfg.output_error();
       if (!e.empty()) return finish(StopKind::OutputError, kExitUsage, e);
@@ -175,6 +186,7 @@ RunResult Pc::run() {
     if (m_engine == Engine::Kvm) {
       const Nanos h0 = host_clock();
       why = run_kvm_slice(res, host_elapsed);
+      m_door_polled = false;
       res.kvm_seconds += static_cast<double>(host_clock() - h0) / 1e9;
       flush_serial();
       if (!m_engine_error.empty()) return finish(StopKind::EngineError, kExitUsage, m_engine_error);
@@ -190,6 +202,16 @@ RunResult Pc::run() {
         return finish(StopKind::InsnLimit, kExitInsnLimit, "instruction limit reached");
       slice = std::min(slice, m_cfg.max_insns - res.guest_insns);
     }
+    {
+      // The loop turns at every position it must act at, however earlier slices fell (a run
+      // continued from a checkpoint or a debugger stop): the position asked for, the replay
+      // log's next record, the timeline's next checkpoint.
+      const u64 ic = m_cpu.state().icount;
+      auto cap = [&](u64 at) { if (at > ic) slice = std::min(slice, at - ic); };
+      if (m_stop_at != kNoStop) cap(m_stop_at);
+      if (m_replay && m_have_next) cap(m_next_rec.icount);
+      if (m_checkpoint_due != kNoStop) cap(m_checkpoint_due);
+    }
     // Run to the next device deadline at most, so events fire at their exact time.
     const Nanos deadline = m_sched.next_deadline();
     if (realtime()) {
@@ -200,6 +222,7 @@ RunResult Pc::run() {
     }
     const u64 before = m_cpu.state().icount;
     why = m_cpu.run(slice);
+    m_door_polled = false;
     res.guest_insns += m_cpu.state().icount - before;
     m_sched.run_until(now());
     if (m_step_pending && m_cpu.state().icount != before && why != StopReason::Requested) {
@@ -260,9 +283,14 @@ RunResult Pc::run() {
           if (m_cfg.pace) {
             // Paced: wait as long in host time, in steps (input stays responsive); virtual
             // time advances by each step, so the sum is the same jump as unpaced.
+            // A replay keeps the steps (the recorded positions count them) without the waits.
             const Nanos step = std::min(next - now(), kPacedMaxStep);
-            if (m_cfg.idle_wait) m_cfg.idle_wait(step);
-            else host_sleep(step);
+            if (m_replay) {
+            } else if (m_cfg.idle_wait) {
+              m_cfg.idle_wait(step);
+            } else {
+              host_sleep(step);
+            }
             m_idle_ns += step;
           } else {
             m_idle_ns += next - now();

@@ -47,7 +47,8 @@ enum class StopKind : u8 {
   DebugExit, Halted, HaltIdle, TripleFault, InsnLimit, PowerOff, Quit, GuestReset, EngineError, OutputError,
   ReplayDiverged,
   // An outside debugger's stops (frontends/gdb_stub.h); run() can be called again to go on.
-  Breakpoint, DebuggerInterrupt, Stepped,
+  // Reached: the instruction count asked for with run_to().
+  Breakpoint, DebuggerInterrupt, Stepped, Reached,
 };
 
 class KvmVcpu;
@@ -113,6 +114,27 @@ class Pc {
   // The next run() ends (StopKind::Stepped) as soon as one instruction has retired.
   void request_single_step() { m_step_pending = true; }
   void set_debugger_poll(std::function<bool()> poll) { m_cfg.debugger_poll = std::move(poll); }
+  const std::function<bool()>& debugger_poll() const { return m_cfg.debugger_poll; }
+  // The next run() ends (StopKind::Reached) at the first turn of the loop whose instruction
+  // count is at least `icount`, before the door is polled there: the same place a forward
+  // single-step stops. Cleared when reached.
+  static constexpr u64 kNoStop = ~0ull;
+  void run_to(u64 icount) { m_stop_at = icount; }
+  // The timeline (machine/timeline.h): called at each turn of the loop before the door, and
+  // the instruction count the loop must turn at for its next checkpoint (kNoStop: none).
+  void set_timeline_hook(std::function<void()> hook) { m_timeline_hook = std::move(hook); }
+  void set_checkpoint_due(u64 icount) { m_checkpoint_due = icount; }
+  // What the replay's door holds besides the machine state: the log's read position, its
+  // lookahead and the next hash's count. A checkpoint keeps it; restoring one puts it back.
+  struct DoorMark {
+    LogReader::Cursor cursor;
+    bool have_next = false;
+    LogRecord next_rec;
+    u64 next_hash = 0;
+  };
+  DoorMark door_mark() const;
+  void restore_door(const DoorMark& m);
+  bool replaying() const { return m_replay != nullptr; }
   // --- record/replay (machine/replay.cpp; the log: machine/replay_log.h) ---
   // Record: every input the door takes is logged with its position, a state hash every
   // `hash_interval` counted instructions, and the run's end. Replay: the input comes only
@@ -210,6 +232,10 @@ class Pc {
   bool m_have_next = false;                     // m_next_rec holds the log's next record
   LogRecord m_next_rec;
   std::string m_replay_error;
+  bool m_door_polled = false;                   // this turn's door poll is done (pc.cpp)
+  u64 m_stop_at = kNoStop;                      // run_to()
+  u64 m_checkpoint_due = kNoStop;
+  std::function<void()> m_timeline_hook;
   size_t m_next_savevm = 0;                     // the next of m_cfg.savevm_at
   std::string m_savevm_error;
   bool take_due_snapshots();                    // false: a save failed (m_savevm_error)

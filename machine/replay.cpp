@@ -81,6 +81,26 @@ u64 Pc::ram_digest() {
   return m.h;
 }
 
+Pc::DoorMark Pc::door_mark() const {
+  DoorMark m;
+  if (m_replay) m.cursor = m_replay->cursor();
+  m.have_next = m_have_next;
+  m.next_rec = m_next_rec;
+  m.next_hash = m_next_hash;
+  return m;
+}
+
+void Pc::restore_door(const DoorMark& m) {
+  if (m_replay) m_replay->seek(m.cursor);
+  m_have_next = m.have_next;
+  m_next_rec = m.next_rec;
+  m_next_hash = m.next_hash;
+  m_replay_error.clear();
+  m_door_polled = false;
+  m_stop_at = kNoStop;
+  m_step_pending = false;
+}
+
 bool Pc::replay_next(LogRecord& r) {
   if (!m_have_next) {
     m_have_next = m_replay->next(m_next_rec);   // throws LogError

@@ -78,6 +78,13 @@ class LogReader {
   // The next record, or false at the end of the file. Throws LogError where a record is
   // truncated or corrupt. A log whose last record is not End is reported by the caller.
   bool next(LogRecord& r);
+  // Where the next read starts, to come back to (checkpoints for reverse execution).
+  struct Cursor {
+    size_t pos = 0;
+    u64 last_icount = 0;
+  };
+  Cursor cursor() const { return {m_pos, m_last_icount}; }
+  void seek(const Cursor& c) { m_pos = c.pos; m_last_icount = c.last_icount; }
   const std::string& path() const { return m_path; }
   u64 size() const { return m_data.size(); }
 

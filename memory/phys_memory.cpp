@@ -81,10 +81,18 @@ PageMapping PhysMemory::map_page(u64 paddr) {
 
 void PhysMemory::notify_ram_write(const Region& r, u64 paddr) {
   u64 page = (r.ram_offset + (paddr - r.base)) / kPageSize;
-  if (RV_UNLIKELY(m_code_pages[page])) {
-    m_code_pages[page] = 0;
-    if (m_on_code_write) m_on_code_write(paddr & kPageMask);
+  u8& f = m_code_pages[page];
+  if (RV_UNLIKELY(f)) {
+    const bool code = f & kPageCode;
+    if (f & kPageClean) m_dirty.push_back(static_cast<u32>(page));
+    f = 0;
+    if (code && m_on_code_write) m_on_code_write(paddr & kPageMask);
   }
+}
+
+void PhysMemory::track_writes() {
+  for (u8& f : m_code_pages) f |= kPageClean;
+  m_dirty.clear();
 }
 
 u64 PhysMemory::read(u64 paddr, unsigned size) {
@@ -158,25 +166,25 @@ bool PhysMemory::mark_code(u64 paddr) {
   const Region* r = find(paddr);
   if (!r || r->kind != RegionKind::Ram) return false;
   u8& bit = m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize];
-  if (bit) return false;
-  bit = 1;
+  if (bit & kPageCode) return false;
+  bit |= kPageCode;
   return true;
 }
 
 bool PhysMemory::is_code(u64 paddr) const {
   const Region* r = find(paddr);
-  return r && r->kind == RegionKind::Ram && m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize];
+  return r && r->kind == RegionKind::Ram && (m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize] & kPageCode);
 }
 
 void PhysMemory::clear_ram() {
   // A private anonymous mapping reads as zeros again after MADV_DONTNEED.
   if (madvise(m_ram, m_ram_alloc, MADV_DONTNEED) != 0) std::memset(m_ram, 0, m_ram_alloc);
-  std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
+  for (u8& f : m_code_pages) f &= static_cast<u8>(~kPageCode);   // write tracking stays as it was
 }
 
 void PhysMemory::clear_code(u64 paddr) {
   const Region* r = find(paddr);
-  if (r && r->kind == RegionKind::Ram) m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize] = 0;
+  if (r && r->kind == RegionKind::Ram) m_code_pages[(r->ram_offset + (paddr - r->base)) / kPageSize] &= static_cast<u8>(~kPageCode);
 }
 
 }  // namespace rv

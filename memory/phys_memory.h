@@ -85,6 +85,14 @@ class PhysMemory {
   bool mark_code(u64 paddr);
   bool is_code(u64 paddr) const;
   void clear_code(u64 paddr);
+  // --- write tracking (machine/timeline.h: which pages changed since a checkpoint) ---
+  // Makes every RAM page clean: the first write to a clean page through this class lists it
+  // in dirty_pages() and makes it dirty. Clean pages get no direct-write mapping
+  // (map_page().writable is false), so the CPU's stores to them come here too, once the
+  // caller has flushed the direct-write pointers the CPU's TLB already holds. Writes that go
+  // to ram() directly are not seen.
+  void track_writes();
+  const std::vector<u32>& dirty_pages() const { return m_dirty; }   // RAM page numbers
 
  private:
   Region* find_mut(u64 paddr);
@@ -95,7 +103,11 @@ class PhysMemory {
   u64 m_ram_size = 0;
   u64 m_ram_alloc = 0;
   std::vector<Region> m_regions;          // sorted by base
-  std::vector<u8> m_code_pages;           // per RAM page (ram_offset / 4096)
+  // Per RAM page (ram_offset / 4096): kPageCode (holds decoded code), kPageClean (written
+  // tracking: not written since track_writes()). A page with either gets no direct writes.
+  static constexpr u8 kPageCode = 1, kPageClean = 2;
+  std::vector<u8> m_code_pages;
+  std::vector<u32> m_dirty;
   std::function<void(u64)> m_on_code_write;
   mutable const Region* m_last = nullptr; // one-entry lookup cache
   std::vector<std::shared_ptr<const std::vector<u8>>> m_rom_images;

@@ -1,0 +1,334 @@
+// The timeline of a replayed run: checkpoints and seeks (machine/timeline.h).
+#include "machine/timeline.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "memory/state_visitor.h"
+
+namespace rv {
+
+namespace {
+constexpr u64 kPage = 4096;
+
+bool page_is_zero(const u8* p) {
+  u64 any = 0;
+  for (size_t i = 0; i < kPage; i += 8) {
+    u64 w;
+    std::memcpy(&w, p + i, 8);
+    any |= w;
+  }
+  return any == 0;
+}
+
+std::vector<unsigned char> resident_pages(const u8* ram, u64 pages) {
+  std::vector<unsigned char> r(pages, 1);
+  if (mincore(const_cast<u8*>(ram), pages * kPage, r.data()) != 0) std::fill(r.begin(), r.end(), 1);
+  return r;
+}
+}  // namespace
+
+struct Timeline::Page {
+  u8 b[kPage];
+};
+
+struct Timeline::Checkpoint {
+  u64 icount = 0;
+  std::vector<u8> state;
+  Pc::DoorMark door;
+  std::vector<std::pair<u32, std::shared_ptr<const Page>>> pages;   // ascending page number
+};
+
+Timeline::Timeline(Pc& pc, u64 mem_cap_bytes, u64 base_interval)
+    : m_pc(pc), m_cap(mem_cap_bytes), m_interval(std::max<u64>(base_interval, 1)), m_page_bytes(std::make_shared<u64>(0)) {
+  m_next_base = pc.cpu().state().icount;
+  m_pc.set_timeline_hook([this] { on_turn(); });
+  update_due();
+}
+
+Timeline::~Timeline() {
+  m_pc.set_timeline_hook({});
+  m_pc.set_checkpoint_due(Pc::kNoStop);
+}
+
+u64 Timeline::start() const { return m_cps.empty() ? m_pc.cpu().state().icount : m_cps.front()->icount; }
+
+u64 Timeline::memory_bytes() const {
+  u64 n = *m_page_bytes;
+  for (const auto& c : m_cps) n += c->state.size() + c->pages.size() * sizeof(c->pages[0]);
+  return n;
+}
+
+size_t Timeline::index_at_or_before(u64 icount) const {
+  size_t k = 0;
+  for (size_t i = 0; i < m_cps.size(); i++)
+    if (m_cps[i]->icount <= icount) k = i;
+  return k;
+}
+
+void Timeline::update_due() {
+  u64 due = m_scanning ? Pc::kNoStop : m_next_base;
+  if (!m_scanning && !m_planned.empty()) due = std::min(due, m_planned.front());
+  m_pc.set_checkpoint_due(due);
+}
+
+void Timeline::on_turn() {
+  const u64 ic = m_pc.cpu().state().icount;
+  m_high = std::max(m_high, ic);
+  if (m_scanning) return;
+  bool due = false;
+  if (ic >= m_next_base) {
+    due = true;
+    m_next_base = (ic / m_interval + 1) * m_interval;
+  }
+  while (!m_planned.empty() && m_planned.front() <= ic) {
+    due = true;
+    m_planned.erase(m_planned.begin());
+  }
+  if (due) {
+    const bool have = std::any_of(m_cps.begin(), m_cps.end(), [&](const auto& c) { return c->icount == ic; });
+    if (!have) take();
+  }
+  update_due();
+}
+
+std::shared_ptr<const Timeline::Page> Timeline::copy_page(const u8* p) {
+  auto* fresh = new Page;
+  std::memcpy(fresh->b, p, kPage);
+  std::shared_ptr<u64> counter = m_page_bytes;
+  *counter += kPage;
+  return std::shared_ptr<const Page>(fresh, [counter](const Page* x) {
+    *counter -= kPage;
+    delete x;
+  });
+}
+
+void Timeline::track() {
+  // From here on the pages the guest writes are listed (PhysMemory::track_writes); the TLB's
+  // direct-write pointers would bypass that, so they go.
+  m_pc.memory().track_writes();
+  m_pc.cpu().tlb_flush(true);
+}
+
+void Timeline::take() {
+  auto cp = std::make_unique<Checkpoint>();
+  cp->icount = m_pc.cpu().state().icount;
+  {
+    StateWriter w;
+    m_pc.visit_state(w);
+    cp->state = std::move(w.data());
+  }
+  cp->door = m_pc.door_mark();
+  PhysMemory& mem = m_pc.memory();
+  const u8* ram = mem.ram();
+  const u64 pages = mem.ram_size() / kPage;
+  if (!m_synced) {
+    // The first: every non-zero page (those the host never committed are zero).
+    const std::vector<unsigned char> resident = resident_pages(ram, pages);
+    for (u64 pg = 0; pg < pages; pg++)
+      if ((resident[pg] & 1) && !page_is_zero(ram + pg * kPage)) cp->pages.emplace_back(static_cast<u32>(pg), copy_page(ram + pg * kPage));
+  } else {
+    // RAM is m_base plus the pages written since: those are copied (unless written back to
+    // what they were), the rest shared.
+    std::vector<u32> dirty = mem.dirty_pages();
+    std::sort(dirty.begin(), dirty.end());
+    dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    size_t i = 0, j = 0;
+    while (i < m_base.size() || j < dirty.size()) {
+      const u32 a = i < m_base.size() ? m_base[i].first : ~0u, d = j < dirty.size() ? dirty[j] : ~0u;
+      if (a < d) {
+        cp->pages.push_back(m_base[i++]);
+        continue;
+      }
+      const u8* p = ram + static_cast<u64>(d) * kPage;
+      if (a == d) {
+        if (std::memcmp(m_base[i].second->b, p, kPage) == 0) cp->pages.push_back(m_base[i]);
+        else if (!page_is_zero(p)) cp->pages.emplace_back(d, copy_page(p));
+        i++;
+      } else if (!page_is_zero(p)) {
+        cp->pages.emplace_back(d, copy_page(p));
+      }
+      j++;
+    }
+  }
+  m_base = cp->pages;
+  m_synced = true;
+  track();
+  auto at = std::upper_bound(m_cps.begin(), m_cps.end(), cp->icount, [](u64 v, const auto& c) { return v < c->icount; });
+  m_cps.insert(at, std::move(cp));
+  trim();
+}
+
+void Timeline::trim() {
+  // Over the cap: drop the checkpoint whose neighbours are closest together (never the
+  // first, which is where the timeline starts), until the rest fits.
+  while (m_cps.size() > 2 && memory_bytes() > m_cap) {
+    size_t best = 1;
+    u64 best_gap = ~0ull;
+    for (size_t i = 1; i < m_cps.size(); i++) {
+      const u64 next = i + 1 < m_cps.size() ? m_cps[i + 1]->icount : std::max(m_high, m_cps[i]->icount);
+      const u64 gap = next - m_cps[i - 1]->icount;
+      if (gap < best_gap) {
+        best_gap = gap;
+        best = i;
+      }
+    }
+    m_cps.erase(m_cps.begin() + static_cast<long>(best));
+  }
+}
+
+void Timeline::restore(const Checkpoint& c) {
+  StateReader r(c.state.data(), c.state.size(), "checkpoint");
+  m_pc.visit_state(r);   // a state this build wrote itself: it loads
+  // RAM is m_base plus the pages written since; made equal to c's pages by writing the pages
+  // where the two lists differ and the written ones (the CPU's load dropped every decoded
+  // block and TLB entry).
+  PhysMemory& mem = m_pc.memory();
+  u8* ram = mem.ram();
+  auto put = [&](u32 pg, const Page* src) {
+    u8* p = ram + static_cast<u64>(pg) * kPage;
+    if (src) {
+      if (std::memcmp(p, src->b, kPage) != 0) std::memcpy(p, src->b, kPage);
+    } else if (!page_is_zero(p)) {
+      std::memset(p, 0, kPage);
+    }
+  };
+  std::vector<u32> dirty = mem.dirty_pages();
+  std::sort(dirty.begin(), dirty.end());
+  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+  size_t i = 0, j = 0, k = 0;
+  while (i < m_base.size() || j < c.pages.size()) {
+    const u32 a = i < m_base.size() ? m_base[i].first : ~0u, b = j < c.pages.size() ? c.pages[j].first : ~0u;
+    const u32 pg = std::min(a, b);
+    while (k < dirty.size() && dirty[k] < pg) {   // written, in neither list: zero in c
+      put(dirty[k], nullptr);
+      k++;
+    }
+    const bool written = k < dirty.size() && dirty[k] == pg;
+    if (written) k++;
+    if (a == b) {
+      if (written || m_base[i].second != c.pages[j].second) put(pg, c.pages[j].second.get());
+      i++;
+      j++;
+    } else if (a < b) {
+      put(pg, nullptr);
+      i++;
+    } else {
+      put(pg, c.pages[j].second.get());
+      j++;
+    }
+  }
+  for (; k < dirty.size(); k++) put(dirty[k], nullptr);
+  m_base = c.pages;
+  m_synced = true;
+  track();
+  m_pc.restore_door(c.door);
+  m_pc.cpu().reset_debugger_stop(false);
+}
+
+void Timeline::plan_toward(u64 from, u64 to) {
+  // Checkpoints at to - kNearest, to - 2 kNearest, to - 4 kNearest, ... after `from`.
+  for (u64 d = kNearest; d < to - from && to - d > from + kNearest / 2; d *= 2) m_planned.push_back(to - d);
+  std::sort(m_planned.begin(), m_planned.end());
+  m_planned.erase(std::unique(m_planned.begin(), m_planned.end()), m_planned.end());
+}
+
+u64 Timeline::run_forward_to(u64 icount, u64 seek_from, u64 seek_to) {
+  Cpu& cpu = m_pc.cpu();
+  const std::vector<u64> breaks = cpu.debugger_breakpoints();
+  const std::vector<Cpu::DebugWatch> watches = cpu.debugger_watchpoints();
+  cpu.set_debugger_breakpoints({});
+  cpu.set_debugger_watchpoints({});
+  // A long seek says how far it has got, once a second, on stderr.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last = t0;
+  bool said = false;
+  const std::function<bool()> poll = m_pc.debugger_poll();
+  m_pc.set_debugger_poll([&] {
+    const auto t = std::chrono::steady_clock::now();
+    if (t - last >= std::chrono::seconds(1)) {
+      last = t;
+      const u64 ic = cpu.state().icount;
+      const double done = static_cast<double>(ic - seek_from), all = static_cast<double>(seek_to - seek_from);
+      const double secs = std::chrono::duration<double>(t - t0).count();
+      std::fprintf(stderr, "retrovisor: replaying to instruction %llu: %.0f%% (%llu of %llu), about %.0f s left\n",
+                   static_cast<unsigned long long>(seek_to), all > 0 ? 100 * done / all : 100.0,
+                   static_cast<unsigned long long>(ic - seek_from), static_cast<unsigned long long>(seek_to - seek_from),
+                   done > 0 ? secs * (all - done) / done : 0.0);
+      said = true;
+    }
+    return false;
+  });
+  m_pc.run_to(icount);
+  const RunResult r = m_pc.run();
+  m_pc.run_to(Pc::kNoStop);
+  m_pc.set_debugger_poll(poll);
+  if (r.kind != StopKind::Reached) set_end(cpu.state().icount, r);
+  if (said) std::fprintf(stderr, "retrovisor: at instruction %llu\n", static_cast<unsigned long long>(cpu.state().icount));
+  cpu.set_debugger_breakpoints(breaks);
+  cpu.set_debugger_watchpoints(watches);
+  return cpu.state().icount;
+}
+
+u64 Timeline::seek(u64 icount) {
+  m_high = std::max(m_high, m_pc.cpu().state().icount);
+  if (m_cps.empty()) take();
+  icount = std::max(icount, start());
+  const Checkpoint& c = *m_cps[index_at_or_before(icount)];
+  const u64 from = c.icount;
+  restore(c);
+  plan_toward(from, icount);
+  update_due();
+  const u64 got = icount == from ? from : run_forward_to(icount, from, icount);
+  m_planned.clear();
+  update_due();
+  return got;
+}
+
+std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before) {
+  m_high = std::max(m_high, m_pc.cpu().state().icount);
+  if (m_cps.empty()) take();
+  Cpu& cpu = m_pc.cpu();
+  if (cpu.debugger_breakpoints().empty() && cpu.debugger_watchpoints().empty()) return std::nullopt;
+  m_scanning = true;
+  update_due();
+  std::optional<Hit> found;
+  u64 hi = before;
+  const std::function<bool()> poll = m_pc.debugger_poll();
+  m_pc.set_debugger_poll({});
+  while (hi > start()) {
+    // The stretch [lo, hi): from the checkpoint before hi, run to hi; the last hit counts.
+    const Checkpoint& c = *m_cps[index_at_or_before(hi - 1)];
+    const u64 lo = c.icount;
+    restore(c);
+    m_pc.run_to(hi);
+    for (;;) {
+      const RunResult r = m_pc.run();
+      if (r.kind == StopKind::Breakpoint) {
+        const Cpu::DebugWatch* w = cpu.debugger_watch_hit();
+        const u64 ic = cpu.state().icount;
+        Hit h;
+        h.icount = w ? ic - 1 : ic;
+        if (w) h.watch = *w;
+        if (h.icount >= lo && h.icount < before) found = h;
+        cpu.clear_debugger_hit();
+        continue;
+      }
+      if (r.kind != StopKind::Reached) set_end(cpu.state().icount, r);
+      break;
+    }
+    m_pc.run_to(Pc::kNoStop);
+    if (found) break;
+    hi = lo;
+  }
+  m_pc.set_debugger_poll(poll);
+  m_scanning = false;
+  update_due();
+  return found;
+}
+
+}  // namespace rv

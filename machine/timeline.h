@@ -1,0 +1,102 @@
+// Timeline: in-memory checkpoints of a replayed run, for reverse execution (gdb's
+// reverse-stepi and reverse-continue: the stub's bs and bc packets, frontends/gdb_stub.cpp).
+//
+// A replay is a pure function of its log, so any earlier instruction boundary can be reached
+// again by restoring a checkpoint taken before it and running forward to it. A checkpoint
+// holds the machine's state (Pc::visit_state through StateWriter), the replay door's place in
+// the log (Pc::DoorMark) and RAM as 4 KiB pages shared with the checkpoint before it where
+// their contents are equal: PhysMemory lists the pages written since the last checkpoint
+// (track_writes), so a checkpoint costs the pages the guest changed since, and a restore
+// writes only the pages that differ.
+//
+// Checkpoints are taken every `base_interval` instructions while the run goes forward and,
+// adaptively, on the way to every position a seek runs to: at halving distances before it
+// (down to kNearest instructions), so that stepping back again from there replays a short
+// stretch. When their pages pass the memory cap, the checkpoint whose neighbours are closest
+// together (never the first) is dropped, until they fit.
+//
+// Positions are instruction counts (CpuState::icount, which also counts each interrupt or
+// exception delivery): the places where a forward single-step stops. A seek stops at the
+// first turn of the run loop at that count, before the door (Pc::run_to), which is where a
+// forward step arrives.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "machine/pc.h"
+
+namespace rv {
+
+class Timeline {
+ public:
+  static constexpr u64 kDefaultInterval = 50'000'000;   // instructions between base checkpoints
+  static constexpr u64 kNearest = 200'000;              // the closest adaptive checkpoint
+  Timeline(Pc& pc, u64 mem_cap_bytes, u64 base_interval = kDefaultInterval);
+  ~Timeline();
+  Timeline(const Timeline&) = delete;
+  Timeline& operator=(const Timeline&) = delete;
+
+  // The earliest position the timeline can go back to (its first checkpoint).
+  u64 start() const;
+  // Returns the machine to the state at instruction count `icount` (run forward from the
+  // nearest checkpoint before it, with the debugger's breakpoints and watchpoints off).
+  // Returns the count reached: `icount`, or the first after it that the run stops at (the end
+  // of the recording, an instruction that counts twice). A seek that takes more than a second
+  // prints its progress on stderr.
+  u64 seek(u64 icount);
+  // The last position before `before` where the debugger's breakpoints or watchpoints would
+  // have stopped a forward run: a breakpoint's count (before its instruction), a watchpoint's
+  // count before the instruction that touched it. Leaves the machine at an unspecified
+  // position (the caller seeks to the answer, or to start()). `watch` tells which kind hit
+  // (null for a breakpoint).
+  struct Hit {
+    u64 icount = 0;
+    std::optional<Cpu::DebugWatch> watch;
+  };
+  std::optional<Hit> last_hit_before(u64 before);
+  // The end of the recording, once a forward run has met it: its position and result.
+  std::optional<u64> end_icount() const { return m_end ? std::optional<u64>(m_end->first) : std::nullopt; }
+  void set_end(u64 icount, const RunResult& r) { m_end = {icount, r}; }
+  const RunResult* end_result() const { return m_end ? &m_end->second : nullptr; }
+
+  // Whether output the guest writes now is new: false while a seek or a search runs again
+  // through instructions already run (their serial output was shown then).
+  bool output_open() const { return m_pc.cpu().state().icount >= m_high; }
+  size_t checkpoints() const { return m_cps.size(); }
+  u64 memory_bytes() const;
+
+ private:
+  struct Page;
+  struct Checkpoint;
+  void on_turn();                       // Pc's hook: a checkpoint when due
+  void take();
+  void restore(const Checkpoint& c);
+  void track();                          // RAM = m_base from here: list the pages written
+  std::shared_ptr<const Page> copy_page(const u8* p);
+  void plan_toward(u64 from, u64 to);   // the adaptive checkpoints of a seek
+  void update_due();
+  void trim();
+  size_t index_at_or_before(u64 icount) const;
+  // Runs forward to `icount` with breakpoints off; returns the count reached.
+  u64 run_forward_to(u64 icount, u64 seek_from, u64 seek_to);
+
+  Pc& m_pc;
+  u64 m_cap;
+  u64 m_interval;
+  std::vector<std::unique_ptr<Checkpoint>> m_cps;   // ascending icount
+  std::vector<u64> m_planned;                        // ascending: adaptive checkpoints to take
+  u64 m_next_base = 0;
+  u64 m_high = 0;                                    // the furthest count reached (output_open)
+  bool m_scanning = false;                           // last_hit_before: no checkpoints taken
+  std::shared_ptr<u64> m_page_bytes;                 // bytes of pages alive (shared with their deleters)
+  // The pages RAM held at the last checkpoint taken or restored (RAM = these plus the pages
+  // PhysMemory lists as written since); m_synced once there is one.
+  std::vector<std::pair<u32, std::shared_ptr<const Page>>> m_base;
+  bool m_synced = false;
+  std::optional<std::pair<u64, RunResult>> m_end;
+};
+
+}  // namespace rv

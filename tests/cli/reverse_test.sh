@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# reverse_test.sh RETROVISOR NASM: stock gdb goes backwards in a replay (--replay FILE --gdb
+# PORT). A Multiboot kernel adds each byte it reads from COM1 to a variable at 2 MiB and
+# echoes it; the run is recorded with input typed in pauses (tens of millions of
+# instructions of polling in between). In the replay gdb:
+#   - stops at a breakpoint on the ADD, steps forward 40 instructions printing the registers
+#     at each, then reverse-steps 40 and must print exactly the same states in reverse order;
+#   - reverse-continues with a write watchpoint on the variable: stops at the ADD that wrote
+#     it last (before it: the old value in memory), then at the one before;
+#   - reverse-continues without breakpoints to the start of the recording ("No more
+#     reverse-execution history"), at the kernel's entry point;
+#   - continues forward to the recording's end (the same message), and detaches: the replay
+#     ends as recorded, with the serial output of the live run exactly once.
+set -u
+RV=$1 NASM=$2
+T=$(mktemp -d)
+rvpid=
+trap '[ -n "$rvpid" ] && kill $rvpid 2>/dev/null; rm -rf "$T"' EXIT
+fail() { echo "FAIL [reverse]: $*"; echo "--- gdb:"; cat "$T/gdb.out" 2>/dev/null; echo "--- retrovisor:"; cat "$T/rv.err" 2>/dev/null; exit 1; }
+command -v gdb >/dev/null || { echo "SKIP: gdb is not installed (scripts/setup.sh installs it)"; exit 77; }
+
+cat >"$T/k.asm" <<'ASM'
+bits 32
+org 0x100000
+hdr:    dd 0x1BADB002, 0x10000, -(0x1BADB002 + 0x10000), hdr, hdr, end, end, start
+start:  xor ecx, ecx
+        mov dword [0x200000], 0
+poll:   mov dx, 0x3FD
+        in al, dx
+        test al, 1
+        jz poll
+        mov dx, 0x3F8
+        in al, dx
+        cmp al, '.'
+        je off
+        movzx eax, al
+        inc ecx
+add_it: add [0x200000], eax             ; the variable the watchpoint watches
+        imul ebx, ecx, 7
+        lea esi, [ebx + eax * 2]
+        xor edi, esi
+        out dx, al
+        jmp poll
+off:    mov dx, 0x604
+        mov ax, 0x2000
+        out dx, ax
+        hlt
+end:
+ASM
+"$NASM" -f bin -o "$T/k.bin" "$T/k.asm" -l "$T/k.lst" || fail "nasm"
+addr() { printf '0x%x' $((0x100000 + 0x$(grep -E "^ *[0-9]+ [0-9A-F]{8} [0-9A-F]+ *$1:" "$T/k.lst" | awk '{print $2}'))); }
+entry=$(addr start) add_it=$(addr add_it)
+
+# The recording: input in three bursts with pauses.
+{ printf 'ab'; sleep 0.3; printf 'cd'; sleep 0.3; printf 'e.'; } |
+    timeout 60 "$RV" --kernel "$T/k.bin" --serial stdio --record "$T/r.rvr" --stats >"$T/live.txt" 2>"$T/rec.err" ||
+    fail "the recording failed: $(cat "$T/rec.err")"
+[ "$(cat "$T/live.txt")" = "abcde" ] || fail "the live run printed '$(cat "$T/live.txt")', expected abcde"
+total=$(grep -o 'guest_insns=[0-9]*' "$T/rec.err" | grep -o '[0-9]*$')
+
+port=$((20000 + RANDOM % 20000))
+"$RV" --replay "$T/r.rvr" --gdb $port --serial file:"$T/replayed.txt" --stats >"$T/rv.out" 2>"$T/rv.err" &
+rvpid=$!
+for _ in $(seq 50); do grep -q "waiting for gdb" "$T/rv.err" && break; sleep 0.1; done
+grep -q "waiting for gdb" "$T/rv.err" || fail "retrovisor did not start listening"
+
+regs='"%#lx %#lx %#lx %#lx %#lx %#lx %#lx %#lx %#lx\n", $pc, $rax, $rbx, $rcx, $rdx, $rsi, $rdi, $rsp, $eflags'
+cat >"$T/cmds.gdb" <<GDB
+set confirm off
+set pagination off
+target remote :$port
+printf "entry=%#lx\n", \$pc
+break *$add_it
+continue
+continue
+delete
+set \$i = 0
+while \$i < 40
+  printf "F %d ", \$i
+  printf $regs
+  stepi
+  set \$i = \$i + 1
+end
+printf "F %d ", \$i
+printf $regs
+while \$i > 0
+  reverse-stepi
+  set \$i = \$i - 1
+  printf "R %d ", \$i
+  printf $regs
+end
+break *$add_it
+continue
+continue
+delete
+printf "before watch: pc=%#lx var=%#x\n", \$pc, *(int*)0x200000
+watch *(int*)0x200000
+reverse-continue
+printf "W1 pc=%#lx var=%#x\n", \$pc, *(int*)0x200000
+reverse-continue
+printf "W2 pc=%#lx var=%#x\n", \$pc, *(int*)0x200000
+python
+for cmd in ("set var *(int*)0x200000 = 0x1000", "set var \$rax = 0x1234"):
+    try:
+        gdb.execute(cmd)
+        print("write accepted:", cmd)
+    except gdb.error as e:
+        print("write refused:", e)
+end
+printf "after writes var=%#x rax=%#lx\n", *(int*)0x200000, \$rax
+delete
+reverse-continue
+printf "start pc=%#lx\n", \$pc
+continue
+printf "end var=%#x\n", *(int*)0x200000
+detach
+GDB
+timeout 120 gdb -nx -batch -x "$T/cmds.gdb" >"$T/gdb.out" 2>&1
+wait $rvpid; st=$?; rvpid=
+grep -q "entry=$entry" "$T/gdb.out" || fail "gdb did not start at the entry point $entry"
+grep '^F ' "$T/gdb.out" | sort >"$T/f.txt"
+grep '^R ' "$T/gdb.out" | sed 's/^R /F /' | sort >"$T/r.txt"
+[ "$(wc -l <"$T/f.txt")" -eq 41 ] || fail "expected 41 forward states, got $(wc -l <"$T/f.txt")"
+[ "$(wc -l <"$T/r.txt")" -eq 40 ] || fail "expected 40 states stepping back, got $(wc -l <"$T/r.txt")"
+grep -v '^F 40 ' "$T/f.txt" | cmp -s - "$T/r.txt" || { diff "$T/f.txt" "$T/r.txt"; fail "stepping back did not retrace the forward states"; }
+[ "$(cut -d' ' -f3 "$T/f.txt" | sort -u | wc -l)" -gt 5 ] || fail "the forward steps did not move"
+# 'a'+'b'+'c' = 0x126 when the breakpoint stopped at the fourth ADD (before adding 'd'); the
+# watchpoint going back stops at the ADD of 'c' (var 0xc3 before it), then of 'b' (0x61).
+grep -q "before watch: pc=$add_it var=0x126" "$T/gdb.out" || fail "the breakpoint at the fourth ADD did not stop there"
+grep -q "W1 pc=$add_it var=0xc3" "$T/gdb.out" || fail "reverse-continue to the watchpoint did not stop before the last write"
+grep -q "W2 pc=$add_it var=0x61" "$T/gdb.out" || fail "a second reverse-continue did not stop before the write before"
+grep -q "after writes var=0x61 rax=0x62" "$T/gdb.out" || fail "gdb changed the replayed machine (its writes must be refused)"
+[ "$(grep -c "write refused" "$T/gdb.out")" -eq 2 ] || fail "gdb was not told that its memory and register writes were refused"
+grep -q "start pc=$entry" "$T/gdb.out" || fail "reverse-continue without breakpoints did not reach the start"
+[ "$(grep -c 'No more reverse-execution history' "$T/gdb.out")" -ge 2 ] || fail "gdb was not told of the recording's start and end"
+grep -q "end var=0x1ef" "$T/gdb.out" || fail "continuing to the end did not add every byte (a+b+c+d+e = 0x1ef)"
+[ $st -eq 0 ] || fail "the replay's exit status $st, expected 0 (the recorded power-off)"
+[ "$(cat "$T/replayed.txt")" = "abcde" ] || fail "the replay's serial output is '$(cat "$T/replayed.txt")', expected abcde once"
+echo "PASS reverse: 40 steps forward and back retrace the same states; reverse-continue to a watchpoint twice, to the start; forward to the end; output once ($total instructions)"
