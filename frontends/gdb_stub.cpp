@@ -1,6 +1,7 @@
 // gdb's remote serial protocol (gdb's manual, "Remote Protocol"), served for one connection.
 #include "frontends/gdb_stub.h"
 
+#include "frontends/monitor.h"
 #include "machine/timeline.h"
 
 #include <arpa/inet.h>
@@ -439,6 +440,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       if (p.rfind("qSupported", 0) == 0)
         return m_timeline ? "PacketSize=1000;qXfer:features:read+;ReverseStep+;ReverseContinue+" : "PacketSize=1000;qXfer:features:read+";
       if (p == "qAttached") return "1";
+      if (p.rfind("qRcmd,", 0) == 0) return monitor_command(p.substr(6));
       if (p == "qC") return "QC1";
       if (p == "qfThreadInfo") return "m1";
       if (p == "qsThreadInfo") return "l";
@@ -458,6 +460,36 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     default:
       return "";   // not supported: gdb falls back or says so
   }
+}
+
+// gdb's `monitor CMD`: the monitor's commands that look at the machine (frontends/monitor.h).
+// Those that would change the run under gdb's feet (an engine switch, loadvm, quit) are
+// refused: gdb has its own (kill, detach), and the debugger needs the interpreter.
+std::string GdbStub::monitor_command(const std::string& hex) {
+  std::string line;
+  if (hex.size() % 2) return "E01";
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    u64 b;
+    if (!parse_hex(hex.substr(i, 2), b)) return "E01";
+    line.push_back(static_cast<char>(b));
+  }
+  size_t first = line.find_first_not_of(" \t");
+  const std::string word = first == std::string::npos ? "" : line.substr(first, line.find_first_of(" \t", first) - first);
+  std::string text;
+  if (word == "engine" || word == "loadvm" || word == "quit" || word == "q") {
+    text = "error: monitor " + word + ": not from gdb (gdb: kill, detach; the debugger runs the interpreter)\n";
+  } else {
+    Monitor m(m_pc);
+    text = m.execute(line).text;
+  }
+  if (text.empty()) return "OK";
+  static const char* const kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
 }
 
 RunResult GdbStub::serve() {

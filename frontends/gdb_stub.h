@@ -57,6 +57,7 @@ class GdbStub {
   bool write_register(unsigned n, const std::string& hex);
   void update_breakpoints();
   bool poll_interrupt();                   // a Ctrl-C (0x03) from gdb arrived
+  std::string monitor_command(const std::string& hex);   // qRcmd (gdb's `monitor CMD`)
   std::string reverse_step();              // bs
   std::string reverse_continue();          // bc
   static std::string watch_reply(const Cpu::DebugWatch& w);

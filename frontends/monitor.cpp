@@ -32,6 +32,7 @@ constexpr const char* kHelp =
     "  info status         whether the guest runs or halts, the engine, instructions so far\n"
     "  info engine         the engine running the CPU, and whether KVM is open\n"
     "  info registers      RIP, RFLAGS, general registers, CS/SS, CR0/CR3/CR4, EFER\n"
+    "  info replay         the recording or replay: position, end, inputs, the next input\n"
     "  engine interp|kvm   move the running guest to that engine\n"
     "  x ADDR [COUNT]      COUNT bytes (default 64, at most 4096) of guest memory at linear\n"
     "                      address ADDR (hex), through the guest's page tables\n"
@@ -74,6 +75,8 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = engine(w[1]);
   } else if (w[0] == "info" && w.size() == 2 && w[1] == "status") {
     r.text = info_status();
+  } else if (w[0] == "info" && w.size() == 2 && w[1] == "replay") {
+    r.text = m_pc.replay_info();
   } else if ((w[0] == "x" || w[0] == "xp") && (w.size() == 2 || w.size() == 3)) {
     r.text = examine(w[1], w.size() == 3 ? w[2] : "64", w[0] == "xp");
   } else if ((w[0].rfind("x/", 0) == 0 || w[0].rfind("xp/", 0) == 0) && w.size() == 2) {

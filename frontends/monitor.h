@@ -11,6 +11,7 @@
 //   info registers       RIP, RFLAGS, the general registers, CS/SS, CR0/CR3/CR4, EFER
 //   engine interp|kvm    move the running guest to that engine
 //   info status          running or halted, the engine, the instruction count, virtual time
+//   info replay          a recording's or replay's position, end, inputs and next input
 //   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
 //   x/NF ADDR            QEMU's form (F: x b h w g hex units, i instructions); xp: physical
 //   quit, q              end the run (as Ctrl-A X does)

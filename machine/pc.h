@@ -135,6 +135,9 @@ class Pc {
   DoorMark door_mark() const;
   void restore_door(const DoorMark& m);
   bool replaying() const { return m_replay != nullptr; }
+  // Where a recording or replay stands, for people (the monitor's and gdb's `info replay`):
+  // the position, the recording's end, the inputs delivered and the next one.
+  std::string replay_info();
   // --- record/replay (machine/replay.cpp; the log: machine/replay_log.h) ---
   // Record: every input the door takes is logged with its position, a state hash every
   // `hash_interval` counted instructions, and the run's end. Replay: the input comes only

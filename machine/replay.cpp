@@ -10,8 +10,10 @@
 // position first means it diverged.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <optional>
 
 #include "machine/pc.h"
 
@@ -108,6 +110,71 @@ bool Pc::replay_next(LogRecord& r) {
   }
   r = m_next_rec;
   return true;
+}
+
+namespace {
+
+std::string describe_input(const LogRecord& r) {
+  char buf[160];
+  if (r.kind == LogRecord::Quit) {
+    std::snprintf(buf, sizeof buf, "a quit at instruction %" PRIu64 " (poll %" PRIu64 ")", r.icount, r.poll);
+  } else {
+    const unsigned c = static_cast<unsigned>(r.value & 0xFF);
+    char shown[8];
+    if (c >= 0x20 && c < 0x7F) std::snprintf(shown, sizeof shown, "'%c' ", static_cast<char>(c));
+    else shown[0] = 0;
+    std::snprintf(buf, sizeof buf, "serial byte %s(0x%02x) at instruction %" PRIu64 " (poll %" PRIu64 ")", shown, c, r.icount,
+                  r.poll);
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string Pc::replay_info() {
+  const u64 ic = m_cpu.state().icount;
+  char buf[400];
+  if (m_record) {
+    std::snprintf(buf, sizeof buf, "recording to %s: at instruction %" PRIu64 "; %" PRIu64 " inputs logged, %" PRIu64 " bytes\n",
+                  m_record->path().c_str(), ic, m_record->inputs(), m_record->bytes());
+    return buf;
+  }
+  if (!m_replay) return "not recording or replaying (--record FILE, --replay FILE)\n";
+  const LogReader::Summary& s = m_replay->summary();
+  std::string out;
+  std::snprintf(buf, sizeof buf, "replaying %s: at instruction %" PRIu64 "; ", m_replay->path().c_str(), ic);
+  out += buf;
+  if (s.end) {
+    std::snprintf(buf, sizeof buf, "the recording ends at instruction %" PRIu64 " (exit status %d, %.1f%% done)\n", s.end->icount,
+                  static_cast<int>(s.end->value), s.end->icount ? 100.0 * static_cast<double>(std::min(ic, s.end->icount)) / static_cast<double>(s.end->icount) : 100.0);
+    out += buf;
+  } else {
+    out += "the log has no end record" + (s.error.empty() ? std::string(" (cut short)") : " (" + s.error + ")") + "\n";
+  }
+  // Inputs before the read position were delivered, but for the lookahead record.
+  const u64 upto = m_have_next ? m_next_rec.offset : m_replay->cursor().pos;
+  const u64 delivered = static_cast<u64>(std::lower_bound(s.input_offsets.begin(), s.input_offsets.end(), upto) - s.input_offsets.begin());
+  std::snprintf(buf, sizeof buf, "inputs: %" PRIu64 " of %zu delivered", delivered, s.input_offsets.size());
+  out += buf;
+  // The next input: the lookahead if it is one, else the first input record after it.
+  std::optional<LogRecord> next;
+  if (m_have_next && (m_next_rec.kind == LogRecord::Serial || m_next_rec.kind == LogRecord::Quit)) {
+    next = m_next_rec;
+  } else if (delivered < s.input_offsets.size()) {
+    const LogReader::Cursor was = m_replay->cursor();
+    LogRecord r;
+    try {
+      while (m_replay->next(r))
+        if (r.kind == LogRecord::Serial || r.kind == LogRecord::Quit) {
+          next = r;
+          break;
+        }
+    } catch (const LogError&) {
+    }
+    m_replay->seek(was);
+  }
+  out += next ? "; next: " + describe_input(*next) + "\n" : std::string("; no more input\n");
+  return out;
 }
 
 std::string Pc::truncated_log_message() const {

@@ -76,6 +76,7 @@ void LogWriter::write(const LogRecord& r) {
   if (std::fwrite(b.data(), 1, b.size(), m_f) != b.size())
     m_error = "cannot write to '" + m_path + "': " + std::strerror(errno ? errno : EIO);
   m_bytes += b.size();
+  if (r.kind == LogRecord::Serial || r.kind == LogRecord::Quit) m_inputs++;
   // The end and the quit must be on disk even if the process dies right after.
   if (r.kind == LogRecord::End || r.kind == LogRecord::Quit) flush();
 }
@@ -123,7 +124,26 @@ LogReader::LogReader(const std::string& path) : m_path(path) {
     }
     pos = e + 1;
   }
-  m_pos = 12 + len + 4;
+  m_pos = m_first = 12 + len + 4;
+}
+
+const LogReader::Summary& LogReader::summary() {
+  if (m_summary) return *m_summary;
+  Summary s;
+  const Cursor was = cursor();
+  seek({m_first, 0});
+  try {
+    LogRecord r;
+    while (next(r)) {
+      if (r.kind == LogRecord::Serial || r.kind == LogRecord::Quit) s.input_offsets.push_back(r.offset);
+      if (r.kind == LogRecord::End) s.end = r;
+    }
+  } catch (const LogError& e) {
+    s.error = e.what();
+  }
+  seek(was);
+  m_summary = std::move(s);
+  return *m_summary;
 }
 
 bool LogReader::next(LogRecord& r) {

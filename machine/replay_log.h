@@ -20,6 +20,7 @@
 //                state hash. The last record of a complete log.
 #pragma once
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -63,11 +64,13 @@ class LogWriter {
   // The first write error ("cannot write to 'run.rvr': ..."), or empty.
   const std::string& error() const { return m_error; }
   u64 bytes() const { return m_bytes; }
+  const std::string& path() const { return m_path; }
+  u64 inputs() const { return m_inputs; }   // Serial and Quit records written
 
  private:
   std::FILE* m_f = nullptr;
   std::string m_path, m_error;
-  u64 m_last_icount = 0, m_bytes = 0;
+  u64 m_last_icount = 0, m_bytes = 0, m_inputs = 0;
 };
 
 class LogReader {
@@ -87,14 +90,23 @@ class LogReader {
   void seek(const Cursor& c) { m_pos = c.pos; m_last_icount = c.last_icount; }
   const std::string& path() const { return m_path; }
   u64 size() const { return m_data.size(); }
+  // The whole log at a glance (read once, from a copy of the cursor): the input records'
+  // offsets and the End record, if the log has a readable one.
+  struct Summary {
+    std::vector<u64> input_offsets;    // Serial and Quit records, ascending
+    std::optional<LogRecord> end;
+    std::string error;                 // where reading stopped early, if it did
+  };
+  const Summary& summary();
 
  private:
   [[noreturn]] void fail(u64 at, const std::string& why) const;
   std::string m_path;
   std::vector<u8> m_data;
-  size_t m_pos = 0;
+  size_t m_pos = 0, m_first = 0;   // m_first: the first record
   u64 m_last_icount = 0;
   LogHeader m_header;
+  std::optional<Summary> m_summary;
 };
 
 // FNV-1a over bytes (input files in the header).

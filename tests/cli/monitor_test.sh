@@ -130,6 +130,19 @@ monitor_snapshots)
     [ $status -eq 0 ] || fail "--loadvm: exit status $status, expected 0"
     [ "$(guest_saw)" = "e" ] || fail "the loaded guest saw '$(guest_saw)', expected 'e'"
     ;;
+monitor_replay_info)
+    # info replay: nothing without --record; in a recording, the position and the inputs
+    # logged so far (the bytes typed for the guest, not those of the monitor).
+    feed "ab${A}cinfo replay"$'\n'"${A}c."
+    show
+    has "not recording or replaying (--record FILE, --replay FILE)"
+    feed "ab${A}cinfo replay"$'\n'"${A}cc." --record "$T/r.rvr"
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    [ "$(guest_saw)" = "abc" ] || fail "the guest saw '$(guest_saw)', expected 'abc'"
+    grep -qE "^recording to $T/r.rvr: at instruction [1-9][0-9]*; 2 inputs logged, [0-9]+ bytes" "$T/out" ||
+        fail "info replay did not describe the recording"
+    ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.
     feed "x${A}cquit"$'\n'"y"

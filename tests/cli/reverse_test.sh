@@ -70,6 +70,8 @@ set confirm off
 set pagination off
 target remote :$port
 printf "entry=%#lx\n", \$pc
+monitor info replay
+monitor engine kvm
 break *$add_it
 continue
 continue
@@ -113,6 +115,7 @@ reverse-continue
 printf "start pc=%#lx\n", \$pc
 continue
 printf "end var=%#x\n", *(int*)0x200000
+monitor info replay
 detach
 GDB
 timeout 120 gdb -nx -batch -x "$T/cmds.gdb" >"$T/gdb.out" 2>&1
@@ -134,6 +137,14 @@ grep -q "after writes var=0x61 rax=0x62" "$T/gdb.out" || fail "gdb changed the r
 grep -q "start pc=$entry" "$T/gdb.out" || fail "reverse-continue without breakpoints did not reach the start"
 [ "$(grep -c 'No more reverse-execution history' "$T/gdb.out")" -ge 2 ] || fail "gdb was not told of the recording's start and end"
 grep -q "end var=0x1ef" "$T/gdb.out" || fail "continuing to the end did not add every byte (a+b+c+d+e = 0x1ef)"
+# gdb's monitor command: the replay's position, end and inputs at the start and the end.
+grep -q "replaying $T/r.rvr: at instruction 0; the recording ends at instruction $total (exit status 0, 0.0% done)" "$T/gdb.out" ||
+    fail "monitor info replay at the start"
+grep -q "inputs: 0 of 6 delivered; next: serial byte 'a' (0x61) at instruction" "$T/gdb.out" || fail "monitor info replay: the first input"
+grep -q "at instruction $total; the recording ends at instruction $total (exit status 0, 100.0% done)" "$T/gdb.out" ||
+    fail "monitor info replay at the end"
+grep -q "inputs: 6 of 6 delivered; no more input" "$T/gdb.out" || fail "monitor info replay: every input delivered at the end"
+grep -q "monitor engine: not from gdb" "$T/gdb.out" || fail "monitor engine was not refused from gdb"
 [ $st -eq 0 ] || fail "the replay's exit status $st, expected 0 (the recorded power-off)"
 [ "$(cat "$T/replayed.txt")" = "abcde" ] || fail "the replay's serial output is '$(cat "$T/replayed.txt")', expected abcde once"
 echo "PASS reverse: 40 steps forward and back retrace the same states; reverse-continue to a watchpoint twice, to the start; forward to the end; output once ($total instructions)"
