@@ -194,7 +194,8 @@ void Cpu::state_changed() {
   m_ss_shadow_at = ~0ull;   // a new state: no MOV SS shadow, no #DB held by one
   m_held_db = 0;
   m_epoch++;
-  m_blocks->clear();
+  if (m_keep_blocks_once) m_keep_blocks_once = false;   // the caller keeps RAM and blocks in step
+  else m_blocks->clear();
   debug_regs_changed();
   tlb_flush(true);
   mode_changed();

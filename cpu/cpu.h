@@ -415,6 +415,11 @@ class Cpu {
     m_gdb_watch_hit = nullptr;
     m_gdb_skip_at = pass_over ? m_s.rip : ~0ull;
   }
+  // The next state load keeps the decoded blocks: they depend only on the guest-physical
+  // bytes and the mode they were decoded in, so they stay right when the caller tells
+  // PhysMemory of every RAM page it changes behind its back (PhysMemory::ram_page_replaced:
+  // a checkpoint's restore, machine/timeline.cpp). Saves re-decoding after every seek.
+  void keep_blocks_on_next_load(bool keep = true) { m_keep_blocks_once = keep; }
   const std::vector<u64>& debugger_breakpoints() const { return m_gdb_breaks; }
   const std::vector<DebugWatch>& debugger_watchpoints() const { return m_gdb_watches; }
   // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).
@@ -524,6 +529,7 @@ class Cpu {
   u64 m_insn_start = 0;
   bool m_push_rf = false;     // the event being delivered is a fault: its frame gets RF=1
   u64 m_blocks_flushed = 0;
+  bool m_keep_blocks_once = false;   // keep_blocks_on_next_load()
   u64 m_ss_shadow_at = ~0ull;    // icount of the last MOV SS / POP SS (set_ss_shadow)
   u64 m_held_db = 0;             // DR6 bits of a #DB held by that shadow, for after the next instruction
   bool m_sw_event = false;       // the running instruction delivered INT n / INT3 / INTO

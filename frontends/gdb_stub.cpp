@@ -317,7 +317,9 @@ std::string GdbStub::reverse_step() {
 
 std::string GdbStub::reverse_continue() {
   const u64 ic = m_pc.cpu().state().icount;
-  const std::optional<Timeline::Hit> hit = m_timeline->last_hit_before(ic);
+  bool interrupted = false;
+  const std::optional<Timeline::Hit> hit = m_timeline->last_hit_before(ic, &interrupted);
+  if (interrupted) return "S02";   // Ctrl-C: where the search had got to
   if (!hit) {
     m_timeline->seek(m_timeline->start());
     return "T05replaylog:begin;";
@@ -481,6 +483,8 @@ std::string GdbStub::monitor_command(const std::string& hex) {
   } else {
     Monitor m(m_pc);
     text = m.execute(line).text;
+    if (m_timeline && word == "info" && line.find("replay") != std::string::npos && text.rfind("replaying", 0) == 0)
+      text += m_timeline->describe();
   }
   if (text.empty()) return "OK";
   static const char* const kDigits = "0123456789abcdef";

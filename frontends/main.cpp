@@ -177,8 +177,9 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
   }
   constexpr rv::u64 kHashInterval = 1ull << 28;   // a state hash every 268 million counted instructions
   if (replay) {
-    // The same machine: every input file must be the recorded one, byte for byte.
-    const auto now = input_files(o, cfg);
+    // The same machine: every input file must be the recorded one, byte for byte (their
+    // hashes were taken once, for snapshots: cfg.snapshot_origin).
+    const auto& now = cfg.snapshot_origin.files;
     for (const auto& [path, hash] : replay->header().files) {
       bool found = false;
       for (const auto& [p2, h2] : now) {
@@ -191,7 +192,7 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
   } else if (!o.record_path.empty()) {
     rv::LogHeader h;
     h.args = recorded_args(argc, argv);
-    h.files = input_files(o, cfg);
+    h.files = cfg.snapshot_origin.files;
     h.hash_interval = kHashInterval;
     record = std::make_unique<rv::LogWriter>(o.record_path, h);   // LogError: a clear line
   }

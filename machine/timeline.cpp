@@ -63,6 +63,19 @@ u64 Timeline::memory_bytes() const {
   return n;
 }
 
+std::string Timeline::describe() const {
+  char buf[240];
+  const double mib = static_cast<double>(memory_bytes()) / (1 << 20), cap = static_cast<double>(m_cap) / (1 << 20);
+  if (m_cps.empty()) {
+    std::snprintf(buf, sizeof buf, "going backwards: no checkpoints yet (cap %.0f MiB, --checkpoint-mem)\n", cap);
+  } else {
+    std::snprintf(buf, sizeof buf, "going backwards: %zu checkpoints from instruction %llu to %llu, %.1f MiB of a %.0f MiB cap (--checkpoint-mem)\n",
+                  m_cps.size(), static_cast<unsigned long long>(m_cps.front()->icount),
+                  static_cast<unsigned long long>(m_cps.back()->icount), mib, cap);
+  }
+  return buf;
+}
+
 size_t Timeline::index_at_or_before(u64 icount) const {
   size_t k = 0;
   for (size_t i = 0; i < m_cps.size(); i++)
@@ -183,19 +196,24 @@ void Timeline::trim() {
 
 void Timeline::restore(const Checkpoint& c) {
   StateReader r(c.state.data(), c.state.size(), "checkpoint");
+  m_pc.cpu().keep_blocks_on_next_load();   // RAM changes below drop the blocks they touch
   m_pc.visit_state(r);   // a state this build wrote itself: it loads
+  m_pc.cpu().keep_blocks_on_next_load(false);
   // RAM is m_base plus the pages written since; made equal to c's pages by writing the pages
-  // where the two lists differ and the written ones (the CPU's load dropped every decoded
-  // block and TLB entry).
+  // where the two lists differ and the written ones. The CPU's load kept its decoded blocks
+  // and dropped its TLB; each page changed here drops the blocks decoded from it.
   PhysMemory& mem = m_pc.memory();
   u8* ram = mem.ram();
   auto put = [&](u32 pg, const Page* src) {
     u8* p = ram + static_cast<u64>(pg) * kPage;
     if (src) {
-      if (std::memcmp(p, src->b, kPage) != 0) std::memcpy(p, src->b, kPage);
-    } else if (!page_is_zero(p)) {
+      if (std::memcmp(p, src->b, kPage) == 0) return;
+      std::memcpy(p, src->b, kPage);
+    } else {
+      if (page_is_zero(p)) return;
       std::memset(p, 0, kPage);
     }
+    mem.ram_page_replaced(pg);
   };
   std::vector<u32> dirty = mem.dirty_pages();
   std::sort(dirty.begin(), dirty.end());
@@ -289,7 +307,8 @@ u64 Timeline::seek(u64 icount) {
   return got;
 }
 
-std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before) {
+std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before, bool* interrupted) {
+  if (interrupted) *interrupted = false;
   m_high = std::max(m_high, m_pc.cpu().state().icount);
   if (m_cps.empty()) take();
   Cpu& cpu = m_pc.cpu();
@@ -298,9 +317,25 @@ std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before) {
   update_due();
   std::optional<Hit> found;
   u64 hi = before;
+  bool stopped = false;
+  // A long search says how far back it has got, once a second, on stderr.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last = t0;
+  bool said = false;
   const std::function<bool()> poll = m_pc.debugger_poll();
-  m_pc.set_debugger_poll({});
-  while (hi > start()) {
+  u64 searched_from = before;   // the search has covered [searched_from, before)
+  m_pc.set_debugger_poll([&] {
+    const auto t = std::chrono::steady_clock::now();
+    if (t - last >= std::chrono::seconds(1)) {
+      last = t;
+      const double secs = std::chrono::duration<double>(t - t0).count();
+      std::fprintf(stderr, "retrovisor: searching back from instruction %llu for a breakpoint or watchpoint: %llu instructions searched in %.0f s (Ctrl-C in gdb stops)\n",
+                   static_cast<unsigned long long>(before), static_cast<unsigned long long>(before - searched_from), secs);
+      said = true;
+    }
+    return interrupted && poll && poll();   // without a flag to report it, nothing stops the search
+  });
+  while (hi > start() && !stopped) {
     // The stretch [lo, hi): from the checkpoint before hi, run to hi; the last hit counts.
     const Checkpoint& c = *m_cps[index_at_or_before(hi - 1)];
     const u64 lo = c.icount;
@@ -318,14 +353,25 @@ std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before) {
         cpu.clear_debugger_hit();
         continue;
       }
-      if (r.kind != StopKind::Reached) set_end(cpu.state().icount, r);
+      if (r.kind == StopKind::DebuggerInterrupt) {
+        // Stopped by the user: back to where this stretch starts, the furthest point the
+        // search has covered.
+        restore(c);
+        *interrupted = stopped = true;
+        found.reset();
+        break;
+      }
+      if (r.kind != StopKind::Reached && r.kind != StopKind::DebuggerInterrupt) set_end(cpu.state().icount, r);
       break;
     }
     m_pc.run_to(Pc::kNoStop);
-    if (found) break;
-    hi = lo;
+    if (found || stopped) break;
+    hi = searched_from = lo;
   }
   m_pc.set_debugger_poll(poll);
+  if (said)
+    std::fprintf(stderr, "retrovisor: search %s at instruction %llu\n", found ? "found a hit" : stopped ? "stopped by gdb" : "ended",
+                 static_cast<unsigned long long>(found ? found->icount : cpu.state().icount));
   m_scanning = false;
   update_due();
   return found;

@@ -32,7 +32,7 @@ namespace rv {
 
 class Timeline {
  public:
-  static constexpr u64 kDefaultInterval = 50'000'000;   // instructions between base checkpoints
+  static constexpr u64 kDefaultInterval = 10'000'000;   // instructions between base checkpoints
   static constexpr u64 kNearest = 200'000;              // the closest adaptive checkpoint
   Timeline(Pc& pc, u64 mem_cap_bytes, u64 base_interval = kDefaultInterval);
   ~Timeline();
@@ -51,12 +51,14 @@ class Timeline {
   // have stopped a forward run: a breakpoint's count (before its instruction), a watchpoint's
   // count before the instruction that touched it. Leaves the machine at an unspecified
   // position (the caller seeks to the answer, or to start()). `watch` tells which kind hit
-  // (null for a breakpoint).
+  // (null for a breakpoint). The debugger's poll (Pc::debugger_poll: gdb's Ctrl-C) ends a
+  // long search early: then `*interrupted` is set and the machine is at the start of the
+  // stretch being searched (everything after it up to `before` holds no hit).
   struct Hit {
     u64 icount = 0;
     std::optional<Cpu::DebugWatch> watch;
   };
-  std::optional<Hit> last_hit_before(u64 before);
+  std::optional<Hit> last_hit_before(u64 before, bool* interrupted = nullptr);
   // The end of the recording, once a forward run has met it: its position and result.
   std::optional<u64> end_icount() const { return m_end ? std::optional<u64>(m_end->first) : std::nullopt; }
   void set_end(u64 icount, const RunResult& r) { m_end = {icount, r}; }
@@ -66,6 +68,8 @@ class Timeline {
   // through instructions already run (their serial output was shown then).
   bool output_open() const { return m_pc.cpu().state().icount >= m_high; }
   size_t checkpoints() const { return m_cps.size(); }
+  // One line for people: the checkpoints, the span they cover, their memory and the cap.
+  std::string describe() const;
   u64 memory_bytes() const;
 
  private:

@@ -90,6 +90,15 @@ void PhysMemory::notify_ram_write(const Region& r, u64 paddr) {
   }
 }
 
+void PhysMemory::ram_page_replaced(u32 page) {
+  if (page >= m_code_pages.size() || !(m_code_pages[page] & kPageCode)) return;
+  m_code_pages[page] &= static_cast<u8>(~kPageCode);
+  if (!m_on_code_write) return;
+  const u64 off = static_cast<u64>(page) * kPageSize;
+  for (const Region& r : m_regions)
+    if (r.kind == RegionKind::Ram && off >= r.ram_offset && off < r.ram_offset + r.size) m_on_code_write(r.base + (off - r.ram_offset));
+}
+
 void PhysMemory::track_writes() {
   for (u8& f : m_code_pages) f |= kPageClean;
   m_dirty.clear();

@@ -92,6 +92,10 @@ class PhysMemory {
   // caller has flushed the direct-write pointers the CPU's TLB already holds. Writes that go
   // to ram() directly are not seen.
   void track_writes();
+  // The caller changed RAM page `page` (ram_offset / 4096) through ram() directly (a
+  // checkpoint restored): if it held decoded code, the code-write listener hears of it at
+  // every guest-physical address the page is seen at, as for a write through this class.
+  void ram_page_replaced(u32 page);
   const std::vector<u32>& dirty_pages() const { return m_dirty; }   // RAM page numbers
 
  private:

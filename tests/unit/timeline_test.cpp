@@ -21,8 +21,30 @@ constexpr u64 kTicks = 0x500;       // the word the handler counts in
 // A real-mode ROM: the main loop stores a counter across 64 KiB of RAM at 0x10000 (a new
 // page every other store) while PIT interrupts, through the PIC, run a handler that counts
 // ticks at 0x500. Both depend on interrupt timing: a seek that lands anywhere else differs.
-std::shared_ptr<const std::vector<u8>> tick_rom() {
+//
+// With `smc`, the main loop instead calls a routine it copied to RAM at 0000:8000 that adds
+// its own MOV's immediate to a word at 0x600 and then increments that immediate: code that
+// changes every time it runs, so a seek that ran stale decoded code ends elsewhere.
+std::shared_ptr<const std::vector<u8>> tick_rom(bool smc = false) {
   auto v = std::make_shared<std::vector<u8>>(64 * KiB, 0xF4);
+  if (smc) {
+    const u8 smc_loop[] = {0xB8, 0x00, 0x00,         // mov ax, 0
+                           0x8E, 0xC0,               // mov es, ax
+                           0x8E, 0xD8,               // mov ds, ax
+                           0xBE, 0x00, 0x02,         // mov si, 0x200
+                           0xBF, 0x00, 0x80,         // mov di, 0x8000
+                           0xB9, 0x10, 0x00,         // mov cx, 16
+                           0xF3, 0x2E, 0xA4,         // rep movsb (from CS:SI)
+                           0xFB,                     // sti
+                           0x9A, 0x00, 0x80, 0x00, 0x00,   // loop: call far 0000:8000
+                           0xEB, 0xF9};              // jmp loop
+    std::copy(std::begin(smc_loop), std::end(smc_loop), v->begin());
+    const u8 routine[] = {0xB8, 0x34, 0x12,          // mov ax, 0x1234 (the immediate at 0x8001)
+                          0x01, 0x06, 0x00, 0x06,    // add [0x600], ax
+                          0xFF, 0x06, 0x01, 0x80,    // inc word [0x8001]
+                          0xCB};                     // retf
+    std::copy(std::begin(routine), std::end(routine), v->begin() + 0x200);
+  }
   const u8 main_loop[] = {0xB8, 0x00, 0x10,         // mov ax, 0x1000
                           0x8E, 0xD8,               // mov ds, ax
                           0x31, 0xDB,               // xor bx, bx
@@ -31,7 +53,7 @@ std::shared_ptr<const std::vector<u8>> tick_rom() {
                           0x89, 0x07,               // mov [bx], ax
                           0x81, 0xC3, 0x02, 0x08,   // add bx, 0x0802
                           0xEB, 0xF7};              // jmp loop
-  std::copy(std::begin(main_loop), std::end(main_loop), v->begin());
+  if (!smc) std::copy(std::begin(main_loop), std::end(main_loop), v->begin());
   const u8 handler[] = {0x50,                       // push ax
                         0x1E,                       // push ds
                         0x31, 0xC0,                 // xor ax, ax
@@ -50,7 +72,7 @@ std::shared_ptr<const std::vector<u8>> tick_rom() {
 
 struct TickMachine {
   Pc pc;
-  explicit TickMachine(u64 max_insns) : pc(config(max_insns)) {
+  explicit TickMachine(u64 max_insns, bool smc = false) : pc(config(max_insns, smc)) {
     IoBus& io = pc.io();
     io.write(0x20, 0x11, 1);   // PIC master: ICW1-4, vector 8, only IRQ0 unmasked
     io.write(0x21, 0x08, 1);
@@ -62,10 +84,10 @@ struct TickMachine {
     io.write(0x40, 0, 1);
     pc.memory().write(8 * 4, 0xF0000100, 4);   // IVT[8] = F000:0100
   }
-  static PcConfig config(u64 max_insns) {
+  static PcConfig config(u64 max_insns, bool smc) {
     PcConfig c;
     c.ram_bytes = 16 * MiB;
-    c.bios = tick_rom();
+    c.bios = tick_rom(smc);
     c.max_insns = max_insns;
     return c;
   }
@@ -101,16 +123,17 @@ u64 hash_at(Pc& pc, u64 pos) {
   return pc.state_hash();
 }
 
-void seeks_reach_the_recorded_states(u64 mem_cap, u64 interval) {
-  TickMachine m(5'000'000);
+void seeks_reach_the_recorded_states(u64 mem_cap, u64 interval, bool smc = false, u64 span = 4'000'000) {
+  TickMachine m(5'000'000, smc);
   Timeline tl(m.pc, mem_cap, interval);
   std::vector<std::pair<u64, u64>> seen;   // position, state hash
   std::map<u64, std::vector<std::string>> printed_at;   // to name what differs
-  for (u64 pos = 1'000; pos < 4'000'000; pos += 123'457) {
+  for (u64 pos = 1'000; pos < span; pos += 123'457) {
     seen.emplace_back(pos, hash_at(m.pc, pos));
     printed_at[pos] = printed(m.pc);
   }
-  ASSERT_GT(m.pc.memory().read(kTicks, 2), 100u) << "the PIT handler did not run";
+  ASSERT_GT(m.pc.memory().read(kTicks, 2), span / 40'000) << "the PIT handler did not run";
+  if (smc) ASSERT_GT(m.pc.memory().read(0x8001, 2), 0x1234u + 100) << "the routine in RAM did not run";
   std::mt19937 rng(7);
   std::vector<std::pair<u64, u64>> order = seen;
   std::shuffle(order.begin(), order.end(), rng);
@@ -135,6 +158,11 @@ TEST(Timeline, SeeksReachTheRecordedStatesUnderATightCap) {
   // Room for hardly any pages: checkpoints are dropped (never the first) and seeks replay
   // longer stretches, to the same states.
   seeks_reach_the_recorded_states(64 * KiB, 300'000);
+}
+
+TEST(Timeline, SeeksReachTheRecordedStatesOfCodeThatChangesItself) {
+  // Restoring a checkpoint keeps the decoded blocks but for those of the pages it rewrites.
+  seeks_reach_the_recorded_states(256 * MiB, 200'000, true, 1'200'000);
 }
 
 TEST(Timeline, LastHitBeforeIsTheForwardRunsLastHit) {
@@ -208,6 +236,41 @@ TEST(Timeline, LastWatchHitIsBeforeTheWritingInstruction) {
   EXPECT_EQ(m.pc.memory().read(kTicks, 2), writes.back().second - 1);
   tl.seek(h->icount + 1);
   EXPECT_EQ(m.pc.memory().read(kTicks, 2), writes.back().second);
+}
+
+TEST(Timeline, AnInterruptedSearchStopsWhereItHadGot) {
+  // A write watchpoint on a word nothing writes: the search goes back stretch by stretch to
+  // the start, unless the debugger's poll (gdb's Ctrl-C) says stop; then the machine is at
+  // the start of the stretch it was searching, in the state the run had there.
+  const u64 end = 2'000'000, interval = 250'000;
+  std::map<u64, u64> forward;   // count -> state hash, at every multiple of the interval
+  {
+    TickMachine m(~0ull);
+    for (u64 at = interval; at < end; at += interval) forward[at] = hash_at(m.pc, at);
+  }
+  TickMachine m(~0ull);
+  Timeline tl(m.pc, 256 * MiB, interval);
+  m.pc.run_to(end);
+  ASSERT_EQ(m.pc.run().kind, StopKind::Reached);
+  m.pc.cpu().set_debugger_watchpoints({Cpu::DebugWatch{0x7000, 2, false, true}});
+  // Uninterrupted: no hit anywhere.
+  bool interrupted = true;
+  EXPECT_FALSE(tl.last_hit_before(end, &interrupted));
+  EXPECT_FALSE(interrupted);
+  // Interrupted after a few polls: somewhere back, on a checkpoint, with its state.
+  int polls = 0;
+  m.pc.set_debugger_poll([&] { return ++polls > 40; });
+  EXPECT_FALSE(tl.last_hit_before(end, &interrupted));
+  EXPECT_TRUE(interrupted);
+  const u64 at = m.pc.cpu().state().icount;
+  EXPECT_LT(at, end);
+  EXPECT_GT(at, tl.start()) << "the search was not interrupted before it reached the start";
+  ASSERT_TRUE(forward.count(at)) << "stopped at " << at << ", not at a checkpoint";
+  EXPECT_EQ(m.pc.state_hash(), forward[at]);
+  // Without a place to report it (no flag), the poll cannot stop a search.
+  polls = 0;
+  EXPECT_FALSE(tl.last_hit_before(end));
+  m.pc.set_debugger_poll({});
 }
 
 TEST(PhysMemoryTracking, ListsEachWrittenPageOnce) {
