@@ -79,9 +79,9 @@ po::options_description describe() {
        "i8042 pulse, ACPI reset register) instead of restarting it")
       ("gdb", po::value<std::string>()->value_name("PORT"),
        "wait for gdb on localhost:PORT before the first instruction (gdb: target remote :PORT); "
-       "needs --accel interp; with --replay, gdb can also go backwards (reverse-stepi, reverse-continue)")
+       "needs --accel interp; with --replay or --record, gdb can also go backwards (reverse-stepi, reverse-continue)")
       ("checkpoint-mem", po::value<std::string>()->value_name("SIZE"),
-       "with --replay and --gdb: the memory the checkpoints for going backwards may use (e.g. 512M, 2G; default 1G)")
+       "with --gdb and --replay or --record: the memory the checkpoints for going backwards may use (e.g. 512M, 2G; default 1G)")
       ("record", po::value<std::string>()->value_name("FILE"),
        "record the run's input (COM1 from the terminal), state hashes and end in FILE, for --replay")
       ("replay", po::value<std::string>()->value_name("FILE"),
@@ -324,8 +324,8 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
     o.gdb_port = static_cast<int>(port);
   }
   if (vm.count("checkpoint-mem")) {
-    if (!vm.count("replay") || !vm.count("gdb"))
-      return usage_error("--checkpoint-mem is for --replay with --gdb (the checkpoints of going backwards)");
+    if (!(vm.count("replay") || vm.count("record")) || !vm.count("gdb"))
+      return usage_error("--checkpoint-mem is for --gdb with --replay or --record (the checkpoints of going backwards)");
     try {
       o.checkpoint_mem = parse_memory_size(vm["checkpoint-mem"].as<std::string>());
     } catch (const ConfigError& e) {
@@ -352,7 +352,6 @@ CliParse parse_command_line(int argc_in, const char* const* argv_in) {
     if (o.realtime_clock) return usage_error("--record needs the virtual clock (not --clock realtime)");
     if (o.accel != Accel::Interp || o.kvm_ready || !o.engine_switches.empty())
       return usage_error("--record needs the interpreter alone (--accel interp, no engine switches): KVM runs are not repeatable");
-    if (o.gdb_port) return usage_error("--record with --gdb is not supported yet (gdb's writes are not recorded)");
   }
   return {o, "", 0};
 }

@@ -350,7 +350,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       if (a == "c") return reverse_continue();
       return "";
     case 'G': {
-      if (m_pc.replaying()) return "E01";   // the replayed machine is the log's (see gdb_stub.h)
+      if (m_pc.recording_or_replaying()) return "E01";   // the replayed machine is the log's (see gdb_stub.h)
       // All registers; the segment selectors must be unchanged (they cannot be loaded here).
       const std::string cur = read_registers();
       if (a.size() != cur.size()) return "E01";
@@ -362,7 +362,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       return "OK";
     }
     case 'P': {
-      if (m_pc.replaying()) return "E01";
+      if (m_pc.recording_or_replaying()) return "E01";
       const size_t eq = a.find('=');
       u64 n;
       if (eq == std::string::npos || !parse_hex(a.substr(0, eq), n)) return "E01";
@@ -376,7 +376,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
       return read_memory(addr, std::min<u64>(len, 0x800));
     }
     case 'M': {
-      if (m_pc.replaying()) return "E01";
+      if (m_pc.recording_or_replaying()) return "E01";
       const size_t comma = a.find(','), colon = a.find(':');
       u64 addr, len;
       if (comma == std::string::npos || colon == std::string::npos || !parse_hex(a.substr(0, comma), addr) ||
@@ -388,7 +388,7 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
     case 's': {
       u64 addr;
       if (!a.empty()) {
-        if (!parse_hex(a, addr) || m_pc.replaying()) return "E01";
+        if (!parse_hex(a, addr) || m_pc.recording_or_replaying()) return "E01";
         Cpu& cpu = m_pc.cpu();
         cpu.state().rip = cpu.long64() ? addr : (addr - cpu.state().seg[CS].base) & 0xFFFFFFFF;   // linear
         m_pc.cpu().state_changed();

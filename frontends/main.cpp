@@ -119,11 +119,12 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
     if (o.serial_extra[i].rfind("file:", 0) == 0) serial_extra[i] = std::make_unique<rv::FileSink>(o.serial_extra[i].substr(5));
     cfg.serial_extra[i] = serial_extra[i].get();
   }
-  // A replay under gdb goes back and forth: the guest's output is shown the first time its
+  // A replay or recording under gdb goes back and forth: the guest's output is shown the first time its
   // instructions run, not again when a seek runs through them (Timeline::output_open).
   std::unique_ptr<rv::Timeline> timeline;
   std::vector<std::unique_ptr<rv::GatedSink>> gates;
-  if (replay && o.gdb_port) {
+  const bool reversible = o.gdb_port && (replay || !o.record_path.empty());   // a Timeline (below)
+  if (reversible) {
     auto gate = [&](rv::CharSink*& k) {
       if (!k) return;
       gates.push_back(std::make_unique<rv::GatedSink>(*k, [&timeline] { return !timeline || timeline->output_open(); }));
@@ -212,7 +213,7 @@ int run(const rv::CliOptions& o, int argc, char** argv, rv::LogReader* replay, c
   if (tracer) pc.set_trace(tracer.get());
   rv::RunResult r;
   if (o.gdb_port) {
-    if (replay) timeline = std::make_unique<rv::Timeline>(pc, o.checkpoint_mem);
+    if (reversible) timeline = std::make_unique<rv::Timeline>(pc, o.checkpoint_mem);
     rv::GdbStub gdb(pc, o.gdb_port, timeline.get());
     r = gdb.serve();
     timeline.reset();   // before the machine it hooks into

@@ -236,6 +236,11 @@ class Pc {
   LogRecord m_next_rec;
   std::string m_replay_error;
   bool m_door_polled = false;                   // this turn's door poll is done (pc.cpp)
+  // A live recording that went back (restore_door): its own log, read as a replay's up to
+  // the frontier (the last door position it reached live), then live again.
+  std::unique_ptr<LogReader> m_behind;
+  u64 m_front_icount = 0, m_front_poll = 0;
+  bool m_record_ended = false;                  // the End record is written
   u64 m_stop_at = kNoStop;                      // run_to()
   u64 m_checkpoint_due = kNoStop;
   std::function<void()> m_timeline_hook;

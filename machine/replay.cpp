@@ -86,6 +86,7 @@ u64 Pc::ram_digest() {
 Pc::DoorMark Pc::door_mark() const {
   DoorMark m;
   if (m_replay) m.cursor = m_replay->cursor();
+  else if (m_record) m.cursor = {m_record->written().size(), m_record->last_icount()};   // live: the log's end
   m.have_next = m_have_next;
   m.next_rec = m_next_rec;
   m.next_hash = m_next_hash;
@@ -93,6 +94,11 @@ Pc::DoorMark Pc::door_mark() const {
 }
 
 void Pc::restore_door(const DoorMark& m) {
+  if (m_record) {
+    // A live recording goes back: its input up to the frontier comes from its own log.
+    m_behind = std::make_unique<LogReader>(m_record->path(), m_record->written());
+    m_replay = m_behind.get();
+  }
   if (m_replay) m_replay->seek(m.cursor);
   m_have_next = m.have_next;
   m_next_rec = m.next_rec;
@@ -135,9 +141,15 @@ std::string Pc::replay_info() {
   const u64 ic = m_cpu.state().icount;
   char buf[400];
   if (m_record) {
-    std::snprintf(buf, sizeof buf, "recording to %s: at instruction %" PRIu64 "; %" PRIu64 " inputs logged, %" PRIu64 " bytes\n",
-                  m_record->path().c_str(), ic, m_record->inputs(), m_record->bytes());
-    return buf;
+    std::snprintf(buf, sizeof buf, "recording to %s: at instruction %" PRIu64 "; %" PRIu64 " inputs logged, %" PRIu64 " bytes%s\n",
+                  m_record->path().c_str(), ic, m_record->inputs(), m_record->bytes(), m_record_ended ? "; the run has ended" : "");
+    std::string out = buf;
+    if (m_behind) {
+      std::snprintf(buf, sizeof buf, "gone back: the recorded input is replayed up to instruction %" PRIu64 ", then the terminal's is recorded again\n",
+                    m_front_icount);
+      out += m_record_ended ? std::string("gone back: the recorded input is replayed to the recorded end\n") : std::string(buf);
+    }
+    return out;
   }
   if (!m_replay) return "not recording or replaying (--record FILE, --replay FILE)\n";
   const LogReader::Summary& s = m_replay->summary();
@@ -201,6 +213,9 @@ Pc::DoorResult Pc::poll_door() {
       LogRecord r;
       for (;;) {
         if (!replay_next(r)) {
+          // A live recording gone back (m_behind): its log holds no more input up to the
+          // frontier, where the run goes live again (below).
+          if (m_behind) break;
           // A log is only complete with its End record: what the recording read after the
           // cut is unknown, so the replay cannot go on (a guest polling for input would
           // wait forever).
@@ -246,9 +261,21 @@ Pc::DoorResult Pc::poll_door() {
       m_replay_error = e.what();
       return DoorResult::Diverged;
     }
+    // A live recording gone back reaches its frontier (the last poll it made live): from the
+    // next poll on, the input is the terminal's again and is recorded (never once the
+    // recording has ended: then the log holds the whole run).
+    if (m_behind && !m_record_ended && (ic > m_front_icount || (ic == m_front_icount && m_door_poll >= m_front_poll))) {
+      m_replay = nullptr;
+      m_have_next = false;
+      m_behind.reset();
+    }
     return DoorResult::Go;
   }
 
+  if (m_record) {
+    m_front_icount = ic;
+    m_front_poll = m_door_poll;
+  }
   if (hash_due && m_record) m_record->write({LogRecord::Hash, ic, m_door_poll, state_hash()});
   if (!m_cfg.serial_input) return DoorResult::Go;
   while (com1.rx_space() > 0) {
@@ -266,10 +293,11 @@ Pc::DoorResult Pc::poll_door() {
 
 void Pc::door_end(const RunResult& res) {
   const u64 ic = m_cpu.state().icount;
-  if (m_record) {
+  if (m_record && !m_behind) {
     LogRecord r{LogRecord::End, ic, 0, static_cast<u64>(static_cast<u32>(res.exit_status))};
     r.final_hash = state_hash();
     m_record->write(r);
+    m_record_ended = true;
     return;
   }
   if (!m_replay || !m_replay_error.empty()) return;

@@ -56,6 +56,7 @@ LogWriter::LogWriter(const std::string& path, const LogHeader& h) : m_path(path)
   if (std::fwrite(b.data(), 1, b.size(), m_f) != b.size() || std::fflush(m_f) != 0)
     throw LogError("cannot write to '" + path + "': " + std::strerror(errno));
   m_bytes = b.size();
+  m_copy = b;
 }
 
 LogWriter::~LogWriter() {
@@ -76,6 +77,7 @@ void LogWriter::write(const LogRecord& r) {
   if (std::fwrite(b.data(), 1, b.size(), m_f) != b.size())
     m_error = "cannot write to '" + m_path + "': " + std::strerror(errno ? errno : EIO);
   m_bytes += b.size();
+  m_copy.insert(m_copy.end(), b.begin(), b.end());
   if (r.kind == LogRecord::Serial || r.kind == LogRecord::Quit) m_inputs++;
   // The end and the quit must be on disk even if the process dies right after.
   if (r.kind == LogRecord::End || r.kind == LogRecord::Quit) flush();
@@ -96,6 +98,12 @@ LogReader::LogReader(const std::string& path) : m_path(path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw LogError("--replay: cannot open '" + path + "': " + std::strerror(errno));
   m_data.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  parse_header();
+}
+
+LogReader::LogReader(const std::string& name, std::vector<u8> data) : m_path(name), m_data(std::move(data)) { parse_header(); }
+
+void LogReader::parse_header() {
   if (m_data.size() < 16) fail(m_data.size(), "not a Retrovisor replay log (too short)");
   if (std::memcmp(m_data.data(), kMagic, 4) != 0) fail(0, "not a Retrovisor replay log (bad magic)");
   u32 version, len;

@@ -66,17 +66,24 @@ class LogWriter {
   u64 bytes() const { return m_bytes; }
   const std::string& path() const { return m_path; }
   u64 inputs() const { return m_inputs; }   // Serial and Quit records written
+  // Everything written so far (a live recording under gdb reads its own log back when it
+  // goes backwards: machine/timeline.h), and the icount the next record's delta is from.
+  const std::vector<u8>& written() const { return m_copy; }
+  u64 last_icount() const { return m_last_icount; }
 
  private:
   std::FILE* m_f = nullptr;
   std::string m_path, m_error;
   u64 m_last_icount = 0, m_bytes = 0, m_inputs = 0;
+  std::vector<u8> m_copy;
 };
 
 class LogReader {
  public:
   // Opens `path` and reads the header; throws LogError.
   explicit LogReader(const std::string& path);
+  // A log held in memory (`name` is for messages): a live recording's own (LogWriter::written).
+  LogReader(const std::string& name, std::vector<u8> data);
   const LogHeader& header() const { return m_header; }
   // The next record, or false at the end of the file. Throws LogError where a record is
   // truncated or corrupt. A log whose last record is not End is reported by the caller.
@@ -101,6 +108,7 @@ class LogReader {
 
  private:
   [[noreturn]] void fail(u64 at, const std::string& why) const;
+  void parse_header();
   std::string m_path;
   std::vector<u8> m_data;
   size_t m_pos = 0, m_first = 0;   // m_first: the first record

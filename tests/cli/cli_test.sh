@@ -376,8 +376,8 @@ bad_gdb)
     usage_error "--gdb: expected a TCP port" --kernel "$T/hello.bin" --gdb 70000
     usage_error "--gdb needs the interpreter" --kernel "$T/hello.bin" --gdb 1234 --accel kvm
     # --checkpoint-mem sizes the checkpoints of a replay under gdb, nothing else.
-    usage_error "--checkpoint-mem is for --replay with --gdb" --kernel "$T/hello.bin" --checkpoint-mem 1G
-    usage_error "--checkpoint-mem is for --replay with --gdb" --replay "$T/none.rvr" --checkpoint-mem 1G
+    usage_error "--checkpoint-mem is for --gdb with --replay or --record" --kernel "$T/hello.bin" --checkpoint-mem 1G
+    usage_error "--checkpoint-mem is for --gdb with --replay or --record" --replay "$T/none.rvr" --checkpoint-mem 1G
     usage_error "--checkpoint-mem:" --replay "$T/none.rvr" --gdb 1234 --checkpoint-mem lots ;;
 bad_smp)          hello_kernel; usage_error "--smp" --kernel "$T/hello.bin" --smp 2 ;;
 bad_clock)        hello_kernel; usage_error "--clock" --kernel "$T/hello.bin" --clock wall ;;

@@ -11,8 +11,14 @@
 #     reverse-execution history"), at the kernel's entry point;
 #   - continues forward to the recording's end (the same message), and detaches: the replay
 #     ends as recorded, with the serial output of the live run exactly once.
+#
+# reverse_test.sh RETROVISOR NASM live: the same gdb session on a live run recorded with
+# --record (--serial stdio, input from a pipe, part of it only arriving while gdb works):
+# going back replays the run's own log, going forward past where it had been reads the pipe
+# again; the output is printed once, and the log, replayed afterwards, gives the same output
+# and instruction count.
 set -u
-RV=$1 NASM=$2
+RV=$1 NASM=$2 MODE=${3:-replay}
 T=$(mktemp -d)
 rvpid=
 trap '[ -n "$rvpid" ] && kill $rvpid 2>/dev/null; rm -rf "$T"' EXIT
@@ -51,15 +57,20 @@ ASM
 addr() { printf '0x%x' $((0x100000 + 0x$(grep -E "^ *[0-9]+ [0-9A-F]{8} [0-9A-F]+ *$1:" "$T/k.lst" | awk '{print $2}'))); }
 entry=$(addr start) add_it=$(addr add_it)
 
-# The recording: input in three bursts with pauses.
-{ printf 'ab'; sleep 0.3; printf 'cd'; sleep 0.3; printf 'e.'; } |
-    timeout 60 "$RV" --kernel "$T/k.bin" --serial stdio --record "$T/r.rvr" --stats >"$T/live.txt" 2>"$T/rec.err" ||
-    fail "the recording failed: $(cat "$T/rec.err")"
-[ "$(cat "$T/live.txt")" = "abcde" ] || fail "the live run printed '$(cat "$T/live.txt")', expected abcde"
-total=$(grep -o 'guest_insns=[0-9]*' "$T/rec.err" | grep -o '[0-9]*$')
-
 port=$((20000 + RANDOM % 20000))
-"$RV" --replay "$T/r.rvr" --gdb $port --serial file:"$T/replayed.txt" --stats >"$T/rv.out" 2>"$T/rv.err" &
+if [ "$MODE" = replay ]; then
+    # The recording: input in three bursts with pauses.
+    { printf 'ab'; sleep 0.3; printf 'cd'; sleep 0.3; printf 'e.'; } |
+        timeout 60 "$RV" --kernel "$T/k.bin" --serial stdio --record "$T/r.rvr" --stats >"$T/live.txt" 2>"$T/rec.err" ||
+        fail "the recording failed: $(cat "$T/rec.err")"
+    [ "$(cat "$T/live.txt")" = "abcde" ] || fail "the live run printed '$(cat "$T/live.txt")', expected abcde"
+    total=$(grep -o 'guest_insns=[0-9]*' "$T/rec.err" | grep -o '[0-9]*$')
+    "$RV" --replay "$T/r.rvr" --gdb $port --serial file:"$T/replayed.txt" --stats >"$T/rv.out" 2>"$T/rv.err" &
+else
+    # Live, recorded: 'e.' arrives a second after the rest, while gdb steps back and forth.
+    { printf 'abcd'; sleep 1; printf 'e.'; } |
+        "$RV" --kernel "$T/k.bin" --serial stdio --record "$T/r.rvr" --gdb $port --stats >"$T/replayed.txt" 2>"$T/rv.err" &
+fi
 rvpid=$!
 for _ in $(seq 50); do grep -q "waiting for gdb" "$T/rv.err" && break; sleep 0.1; done
 grep -q "waiting for gdb" "$T/rv.err" || fail "retrovisor did not start listening"
@@ -137,6 +148,23 @@ grep -q "after writes var=0x61 rax=0x62" "$T/gdb.out" || fail "gdb changed the r
 grep -q "start pc=$entry" "$T/gdb.out" || fail "reverse-continue without breakpoints did not reach the start"
 [ "$(grep -c 'No more reverse-execution history' "$T/gdb.out")" -ge 2 ] || fail "gdb was not told of the recording's start and end"
 grep -q "end var=0x1ef" "$T/gdb.out" || fail "continuing to the end did not add every byte (a+b+c+d+e = 0x1ef)"
+grep -q "monitor engine: not from gdb" "$T/gdb.out" || fail "monitor engine was not refused from gdb"
+[ $st -eq 0 ] || fail "the run's exit status $st, expected 0 (the guest's power-off)"
+[ "$(cat "$T/replayed.txt")" = "abcde" ] || fail "the serial output is '$(cat "$T/replayed.txt")', expected abcde once"
+if [ "$MODE" != replay ]; then
+    grep -q "recording to $T/r.rvr: at instruction 0; 0 inputs logged" "$T/gdb.out" || fail "monitor info replay at the start of the recording"
+    grep -q "recording to $T/r.rvr: at instruction [0-9]*; 6 inputs logged, [0-9]* bytes; the run has ended" "$T/gdb.out" ||
+        fail "monitor info replay at the end of the recording"
+    # The log of a run that went back and forth is the run's: it replays to the same end.
+    total=$(grep -o 'guest_insns=[0-9]*' "$T/rv.err" | grep -o '[0-9]*$')
+    timeout 60 "$RV" --replay "$T/r.rvr" --serial file:"$T/again.txt" --stats >/dev/null 2>"$T/again.err"; st=$?
+    [ $st -eq 0 ] || fail "replaying the recording made under gdb: status $st: $(cat "$T/again.err")"
+    [ "$(cat "$T/again.txt")" = "abcde" ] || fail "the replay of the recording made under gdb printed '$(cat "$T/again.txt")'"
+    again=$(grep -o 'guest_insns=[0-9]*' "$T/again.err" | grep -o '[0-9]*$')
+    [ "$again" = "$total" ] || fail "the replay ran $again instructions, the recording under gdb $total"
+    echo "PASS reverse (live --record): 40 steps forward and back retrace the same states; reverse-continue to a watchpoint twice, to the start; forward to the end past the recorded input; output once; the log replays to the same $total instructions"
+    exit 0
+fi
 # gdb's monitor command: the replay's position, end and inputs at the start and the end.
 grep -q "replaying $T/r.rvr: at instruction 0; the recording ends at instruction $total (exit status 0, 0.0% done)" "$T/gdb.out" ||
     fail "monitor info replay at the start"
@@ -144,7 +172,4 @@ grep -q "inputs: 0 of 6 delivered; next: serial byte 'a' (0x61) at instruction" 
 grep -q "at instruction $total; the recording ends at instruction $total (exit status 0, 100.0% done)" "$T/gdb.out" ||
     fail "monitor info replay at the end"
 grep -q "inputs: 6 of 6 delivered; no more input" "$T/gdb.out" || fail "monitor info replay: every input delivered at the end"
-grep -q "monitor engine: not from gdb" "$T/gdb.out" || fail "monitor engine was not refused from gdb"
-[ $st -eq 0 ] || fail "the replay's exit status $st, expected 0 (the recorded power-off)"
-[ "$(cat "$T/replayed.txt")" = "abcde" ] || fail "the replay's serial output is '$(cat "$T/replayed.txt")', expected abcde once"
 echo "PASS reverse: 40 steps forward and back retrace the same states; reverse-continue to a watchpoint twice, to the start; forward to the end; output once ($total instructions)"
