@@ -82,8 +82,10 @@ bool Lapic::set_apic_base(u64 value) {
 
 u64 Lapic::mmio_read(u64 offset, unsigned size) {
   if (!enabled() || x2apic()) {
-    RV_UNUSUAL("local APIC MMIO read while the xAPIC interface is off (reads 0)");
-    return 0;
+    // The page is then not the APIC's: the access goes to what lies beneath, and at the
+    // APIC's fixed base (0xFEE00000, in the PCI hole) nothing does: all ones, as unmapped.
+    RV_UNUSUAL("local APIC MMIO read while the xAPIC interface is off (nothing beneath: all ones)");
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
   }
   unsigned sub = offset & 0xF;
   if (sub + size > 4) {
@@ -102,7 +104,7 @@ u64 Lapic::mmio_read(u64 offset, unsigned size) {
 
 void Lapic::mmio_write(u64 offset, u64 value, unsigned size) {
   if (!enabled() || x2apic()) {
-    RV_UNUSUAL("local APIC MMIO write while the xAPIC interface is off (dropped)");
+    RV_UNUSUAL("local APIC MMIO write while the xAPIC interface is off (nothing beneath: dropped)");
     return;
   }
   if ((offset & 0xF) != 0 || size < 4) {

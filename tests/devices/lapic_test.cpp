@@ -269,7 +269,7 @@ TEST_F(LapicTest, X2apicMsrs) {
   EXPECT_FALSE(apic.msr_write(0x839, 0));      // current count is read only
   EXPECT_TRUE(apic.msr_write(0x838, 1000));
   EXPECT_EQ(apic.msr_read(0x838), 1000u);
-  EXPECT_EQ(apic.mmio_read(Lapic::kRegVersion, 4), 0u);   // MMIO interface is off
+  EXPECT_EQ(apic.mmio_read(Lapic::kRegVersion, 4), 0xFFFFFFFFu);   // MMIO interface is off: nothing beneath (all ones)
   // x2APIC -> xAPIC is invalid; x2APIC -> disabled -> xAPIC is fine.
   EXPECT_FALSE(apic.set_apic_base(Lapic::kBase | Lapic::kBaseEnable));
   EXPECT_TRUE(apic.set_apic_base(Lapic::kBase));
