@@ -108,6 +108,8 @@ void AcpiPm::write_bytes(u16 offset, u32 value, unsigned size) {
         unsigned typ = (cnt >> kSlpTypShift) & 7;
         if (typ == m_cfg.s5_slp_typ) {
           if (m_on_power_off) m_on_power_off();
+        } else if (m_on_sleep) {
+          m_on_sleep(typ);
         } else {
           RV_UNIMPLEMENTED("ACPI sleep with SLP_TYP %u (only S5, SLP_TYP %u, is emulated)", typ, unsigned(m_cfg.s5_slp_typ));
         }

@@ -65,6 +65,10 @@ class AcpiPm final : public PortDevice {
 
   AcpiPm(Scheduler& sched, IrqLine sci, Config cfg, Fn on_power_off, Fn on_reset);
 
+  // A write of SLP_EN with a SLP_TYP other than S5's (a sleep state S1-S4): the board decides
+  // (without this, the write is logged and ignored).
+  void set_on_sleep(std::function<void(unsigned slp_typ)> fn) { m_on_sleep = std::move(fn); }
+
   void reset();
   u32 io_read(u16 offset, unsigned size) override;
   void io_write(u16 offset, u32 value, unsigned size) override;
@@ -101,6 +105,7 @@ class AcpiPm final : public PortDevice {
   IrqLine m_sci;
   Config m_cfg;
   Fn m_on_power_off, m_on_reset;
+  std::function<void(unsigned)> m_on_sleep;
   ResetRegister m_reset_reg{*this};
   Scheduler::EventId m_tmr_event;
   State m_s;

@@ -94,6 +94,7 @@ void Pc::reset() {
   m_exit_requested = false;
   m_reset_requested = false;
   m_power_off_requested = false;
+  m_sleep_requested = -1;
   m_kvm_live = false;   // the vCPU is loaded from the reset state at the next KVM slice
   m_kvm_halted = false;
   m_kvm_triple.clear();
@@ -241,6 +242,16 @@ RunResult Pc::run() {
         // The debugger reads which breakpoint or watchpoint it was, then clears it.
         if (m_cpu.debugger_hit()) return finish(StopKind::Breakpoint, 0, "");
         if (m_power_off_requested) return finish(StopKind::PowerOff, kExitPowerOff, "guest powered off");
+        if (m_sleep_requested >= 0) {
+          // Sleep states keep RAM and wait for a wake event; this board has none (no RTC alarm,
+          // power button or keyboard wake is wired to the PM1 status), so nothing could ever
+          // resume the guest through its waking vector: the run ends as a dead halt does.
+          char buf[200];
+          std::snprintf(buf, sizeof buf,
+                        "guest entered an ACPI sleep state (PM1a_CNT SLP_TYP %d, not S5): sleep states are not emulated and no wake event exists here",
+                        m_sleep_requested);
+          return finish(StopKind::HaltIdle, kExitHalted, buf);
+        }
         if (m_exit_requested) {
           // exit() keeps the low 8 bits of the status, as QEMU's does.
           return finish(StopKind::DebugExit, static_cast<int>(*m_debug_exit.exit_status() & 0xFF), "");

@@ -227,6 +227,7 @@ class Pc {
   bool m_exit_requested = false;
   bool m_reset_requested = false;
   bool m_power_off_requested = false;
+  int m_sleep_requested = -1;    // SLP_TYP of an ACPI sleep (S1-S4) the guest asked for
   // Record/replay (replay.cpp).
   LogWriter* m_record = nullptr;
   LogReader* m_replay = nullptr;

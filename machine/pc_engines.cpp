@@ -232,7 +232,7 @@ StopReason Pc::run_kvm_slice(RunResult& res, Nanos host_elapsed) {
   }
   Nanos slice_end = now() + std::min(kKvmSliceNs, host_time_to_next_switch(host_elapsed));
   for (;;) {
-    if (m_exit_requested || m_reset_requested || m_power_off_requested || m_engine_request)
+    if (m_exit_requested || m_reset_requested || m_power_off_requested || m_sleep_requested >= 0 || m_engine_request)
       return StopReason::Requested;
     const Nanos t = now();
     m_sched.run_until(t);

@@ -61,6 +61,10 @@ BoardDevices::BoardDevices(Pc& pc, CharSink& serial_out)
       pci([&pc] { pc.request_reset(); }),
       pci_pm(kPmBase),
       fw_cfg(nullptr) {
+  pm.set_on_sleep([&pc](unsigned typ) {
+    pc.m_sleep_requested = static_cast<int>(typ);
+    pc.cpu().request_stop();
+  });
   pic_master.attach_slave(pic_slave, 2);
   isa.connect(pic_master, pic_slave, ioapic);
   pci.add_device(0, 0, &pci_host_bridge);

@@ -89,6 +89,7 @@ void Pc::visit_state(StateVisitor& v) {
   m_kvm_live = false;             // a KVM slice loads the vCPU from this state
   m_kvm_halted = m_cpu.state().halted;
   m_exit_requested = m_reset_requested = m_power_off_requested = false;
+  m_sleep_requested = -1;
   set_a20_gate();
   update_intr();
 }
