@@ -420,6 +420,9 @@ class Cpu {
   // PhysMemory of every RAM page it changes behind its back (PhysMemory::ram_page_replaced:
   // a checkpoint's restore, machine/timeline.cpp). Saves re-decoding after every seek.
   void keep_blocks_on_next_load(bool keep = true) { m_keep_blocks_once = keep; }
+  // The RIP whose breakpoint the next step passes over (~0: none), kept across a seek.
+  u64 debugger_pass_over() const { return m_gdb_skip_at; }
+  void set_debugger_pass_over(u64 rip) { m_gdb_skip_at = rip; }
   const std::vector<u64>& debugger_breakpoints() const { return m_gdb_breaks; }
   const std::vector<DebugWatch>& debugger_watchpoints() const { return m_gdb_watches; }
   // Linear -> physical without side effects (no A/D bits, no faults, no TLB fill).

@@ -563,6 +563,7 @@ std::optional<RunResult> GdbStub::serve_connection() {
         std::string stop = "S05";
         if (const Cpu::DebugWatch* w = m_pc.cpu().debugger_watch_hit()) stop = watch_reply(*w);
         m_pc.cpu().clear_debugger_hit();
+        if (m_timeline) m_timeline->prepare_back();
         send_packet(stop);
         break;
       }
@@ -570,12 +571,14 @@ std::optional<RunResult> GdbStub::serve_connection() {
         send_packet("S05");
         break;
       case StopKind::DebuggerInterrupt:
+        if (m_timeline) m_timeline->prepare_back();
         send_packet("S02");
         break;
       default: {   // the guest's run ended
         if (m_timeline) {
           m_timeline->set_end(m_pc.cpu().state().icount, r);
           if (!r.message.empty()) std::fprintf(stderr, "retrovisor: the recording ends here: %s\n", r.message.c_str());
+          m_timeline->prepare_back();
           send_packet("T05replaylog:end;");
           break;
         }

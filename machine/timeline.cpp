@@ -307,6 +307,15 @@ u64 Timeline::seek(u64 icount) {
   return got;
 }
 
+void Timeline::prepare_back() {
+  const u64 here = m_pc.cpu().state().icount;
+  if (m_cps.empty() || here <= start()) return;
+  if (here - m_cps[index_at_or_before(here - 1)]->icount <= 2 * kNearest) return;
+  const u64 pass_over = m_pc.cpu().debugger_pass_over();
+  seek(here);
+  m_pc.cpu().set_debugger_pass_over(pass_over);
+}
+
 std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before, bool* interrupted) {
   if (interrupted) *interrupted = false;
   m_high = std::max(m_high, m_pc.cpu().state().icount);

@@ -47,6 +47,11 @@ class Timeline {
   // of the recording, an instruction that counts twice). A seek that takes more than a second
   // prints its progress on stderr.
   u64 seek(u64 icount);
+  // After a forward run stopped here (a breakpoint, Ctrl-C, the end) far from every
+  // checkpoint: runs here again from the last checkpoint before, taking the adaptive ones on
+  // the way, so that the first step back replays a short stretch (the cost moves from the
+  // step back to the stop). The machine ends as it was, the breakpoint pass-over included.
+  void prepare_back();
   // The last position before `before` where the debugger's breakpoints or watchpoints would
   // have stopped a forward run: a breakpoint's count (before its instruction), a watchpoint's
   // count before the instruction that touched it. Leaves the machine at an unspecified
@@ -61,7 +66,11 @@ class Timeline {
   std::optional<Hit> last_hit_before(u64 before, bool* interrupted = nullptr);
   // The end of the recording, once a forward run has met it: its position and result.
   std::optional<u64> end_icount() const { return m_end ? std::optional<u64>(m_end->first) : std::nullopt; }
-  void set_end(u64 icount, const RunResult& r) { m_end = {icount, r}; }
+  // The end's result counts the recording's instructions (a seek's run counts only its own).
+  void set_end(u64 icount, const RunResult& r) {
+    m_end = {icount, r};
+    m_end->second.guest_insns = icount;
+  }
   const RunResult* end_result() const { return m_end ? &m_end->second : nullptr; }
 
   // Whether output the guest writes now is new: false while a seek or a search runs again
