@@ -8,7 +8,6 @@
 // Because the run is otherwise a pure function of its configuration (virtual time), the
 // replay reaches each recorded position at the same turn of the loop; reaching a later
 // position first means it diverged.
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -67,14 +66,12 @@ void Pc::set_replay(LogReader* log, u64 hash_interval) {
 u64 Pc::ram_digest() {
   Mix m;
   bool nz;
-  // RAM: every page that is not all zeros, with its number. Pages the host never committed
-  // are zero; mincore() finds the committed ones so that a large guest costs what it uses.
+  // RAM: every page that is not all zeros, with its number (the zero test and the hash in
+  // one pass; pages the host never committed are zero and skipped).
   const u8* ram = m_mem.ram();
-  const u64 pages = m_mem.ram_size() / 4096;
-  std::vector<unsigned char> resident(pages);
-  const bool have_map = mincore(const_cast<u8*>(ram), pages * 4096, resident.data()) == 0;
-  for (u64 pg = 0; pg < pages; pg++) {
-    if (have_map && !(resident[pg] & 1)) continue;
+  const std::vector<bool> committed = m_mem.committed_ram_pages();
+  for (u64 pg = 0; pg < committed.size(); pg++) {
+    if (!committed[pg]) continue;
     u64 h = hash_page(ram + pg * 4096, 4096, nz);
     if (!nz) continue;
     m.add(pg);

@@ -1,7 +1,6 @@
 // Snapshots (machine/snapshot.h) and the machine's state walk (Pc::visit_state).
 #include "machine/snapshot.h"
 
-#include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -119,15 +118,6 @@ u64 get(const u8* p, unsigned n) {
   return v;
 }
 
-bool page_is_zero(const u8* p) {
-  u64 any = 0;
-  for (size_t i = 0; i < kPage; i += 8) {
-    u64 w;
-    std::memcpy(&w, p + i, 8);
-    any |= w;
-  }
-  return any == 0;
-}
 
 }  // namespace
 
@@ -138,18 +128,10 @@ std::vector<u8> snapshot_payload(Pc& pc) {
   std::vector<u8> out;
   put(out, st.size(), 8);
   out.insert(out.end(), st.begin(), st.end());
-  // RAM: the pages that are not all zeros. Pages the host never committed are zero:
-  // mincore() finds the committed ones, so a large guest costs what it uses.
+  // RAM: the pages that are not all zeros.
   PhysMemory& mem = pc.memory();
   const u8* ram = mem.ram();
-  const u64 pages = mem.ram_size() / kPage;
-  std::vector<unsigned char> resident(pages);
-  const bool have_map = mincore(const_cast<u8*>(ram), pages * kPage, resident.data()) == 0;
-  std::vector<u32> used;
-  for (u64 pg = 0; pg < pages; pg++) {
-    if (have_map && !(resident[pg] & 1)) continue;
-    if (!page_is_zero(ram + pg * kPage)) used.push_back(static_cast<u32>(pg));
-  }
+  const std::vector<u32> used = mem.nonzero_ram_pages();
   put(out, mem.ram_size(), 8);
   put(out, used.size(), 8);
   out.reserve(out.size() + used.size() * (4 + kPage));

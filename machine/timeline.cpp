@@ -1,7 +1,6 @@
 // The timeline of a replayed run: checkpoints and seeks (machine/timeline.h).
 #include "machine/timeline.h"
 
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,21 +14,7 @@ namespace rv {
 namespace {
 constexpr u64 kPage = 4096;
 
-bool page_is_zero(const u8* p) {
-  u64 any = 0;
-  for (size_t i = 0; i < kPage; i += 8) {
-    u64 w;
-    std::memcpy(&w, p + i, 8);
-    any |= w;
-  }
-  return any == 0;
-}
-
-std::vector<unsigned char> resident_pages(const u8* ram, u64 pages) {
-  std::vector<unsigned char> r(pages, 1);
-  if (mincore(const_cast<u8*>(ram), pages * kPage, r.data()) != 0) std::fill(r.begin(), r.end(), 1);
-  return r;
-}
+bool page_is_zero(const u8* p) { return PhysMemory::page_is_zero(p); }
 }  // namespace
 
 struct Timeline::Page {
@@ -138,12 +123,9 @@ void Timeline::take() {
   cp->door = m_pc.door_mark();
   PhysMemory& mem = m_pc.memory();
   const u8* ram = mem.ram();
-  const u64 pages = mem.ram_size() / kPage;
   if (!m_synced) {
-    // The first: every non-zero page (those the host never committed are zero).
-    const std::vector<unsigned char> resident = resident_pages(ram, pages);
-    for (u64 pg = 0; pg < pages; pg++)
-      if ((resident[pg] & 1) && !page_is_zero(ram + pg * kPage)) cp->pages.emplace_back(static_cast<u32>(pg), copy_page(ram + pg * kPage));
+    // The first: every non-zero page.
+    for (const u32 pg : mem.nonzero_ram_pages()) cp->pages.emplace_back(pg, copy_page(ram + static_cast<u64>(pg) * kPage));
   } else {
     // RAM is m_base plus the pages written since: those are copied (unless written back to
     // what they were), the rest shared.

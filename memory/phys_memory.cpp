@@ -90,6 +90,33 @@ void PhysMemory::notify_ram_write(const Region& r, u64 paddr) {
   }
 }
 
+bool PhysMemory::page_is_zero(const u8* p) {
+  u64 any = 0;
+  for (size_t i = 0; i < kPageSize; i += 8) {
+    u64 w;
+    std::memcpy(&w, p + i, 8);
+    any |= w;
+  }
+  return any == 0;
+}
+
+std::vector<bool> PhysMemory::committed_ram_pages() const {
+  const u64 pages = m_ram_size / kPageSize;
+  std::vector<unsigned char> resident(pages);
+  if (pages == 0 || mincore(m_ram, pages * kPageSize, resident.data()) != 0) return std::vector<bool>(pages, true);
+  std::vector<bool> r(pages);
+  for (u64 i = 0; i < pages; i++) r[i] = resident[i] & 1;
+  return r;
+}
+
+std::vector<u32> PhysMemory::nonzero_ram_pages() const {
+  const std::vector<bool> committed = committed_ram_pages();
+  std::vector<u32> out;
+  for (u64 pg = 0; pg < committed.size(); pg++)
+    if (committed[pg] && !page_is_zero(m_ram + pg * kPageSize)) out.push_back(static_cast<u32>(pg));
+  return out;
+}
+
 void PhysMemory::ram_page_replaced(u32 page) {
   if (page >= m_code_pages.size() || !(m_code_pages[page] & kPageCode)) return;
   m_code_pages[page] &= static_cast<u8>(~kPageCode);

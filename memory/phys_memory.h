@@ -85,6 +85,13 @@ class PhysMemory {
   bool mark_code(u64 paddr);
   bool is_code(u64 paddr) const;
   void clear_code(u64 paddr);
+  // --- RAM contents at a glance (snapshots, checkpoints, state hashes) ---
+  static bool page_is_zero(const u8* page);   // 4 KiB
+  // Per RAM page: whether the host has committed it (mincore(); pages never committed read
+  // as zero, so a large guest costs what it uses). All true where mincore() fails.
+  std::vector<bool> committed_ram_pages() const;
+  // The RAM pages (ram_offset / 4096) holding anything but zeros, ascending.
+  std::vector<u32> nonzero_ram_pages() const;
   // --- write tracking (machine/timeline.h: which pages changed since a checkpoint) ---
   // Makes every RAM page clean: the first write to a clean page through this class lists it
   // in dirty_pages() and makes it dirty. Clean pages get no direct-write mapping

@@ -5,19 +5,10 @@
 
 #include "devices/char_sink.h"
 #include "machine/pc.h"
+#include "tests/unit/rom_image.h"
 
 namespace rv {
 namespace {
-
-// A 64 KiB ROM (mapped at 0xF0000 and below 4 GiB) with `code` at F000:0000 and a far jump
-// to it at the reset vector.
-std::shared_ptr<const std::vector<u8>> rom_at_f000(const std::vector<u8>& code) {
-  auto v = std::make_shared<std::vector<u8>>(64 * KiB, 0xF4);
-  std::copy(code.begin(), code.end(), v->begin());
-  const u8 jmp[] = {0xEA, 0x00, 0x00, 0x00, 0xF0};   // jmp F000:0000
-  std::copy(std::begin(jmp), std::end(jmp), v->end() - 16);
-  return v;
-}
 
 struct BoardRun {
   RunResult r;

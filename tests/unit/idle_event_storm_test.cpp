@@ -8,18 +8,10 @@
 #include <gtest/gtest.h>
 
 #include "machine/pc.h"
+#include "tests/unit/rom_image.h"
 
 namespace rv {
 namespace {
-
-// 64 KiB ROM: `code` at F000:0000, a far jump to it at the reset vector, F4 (HLT) elsewhere.
-std::shared_ptr<const std::vector<u8>> rom_at_f000(const std::vector<u8>& code) {
-  auto v = std::make_shared<std::vector<u8>>(64 * KiB, 0xF4);
-  std::copy(code.begin(), code.end(), v->begin());
-  const u8 jmp[] = {0xEA, 0x00, 0x00, 0x00, 0xF0};   // jmp F000:0000
-  std::copy(std::begin(jmp), std::end(jmp), v->end() - 16);
-  return v;
-}
 
 struct IdleRun {
   RunResult r;
@@ -35,11 +27,10 @@ IdleRun run_idle(u8 control, u16 count, u8 imr) {
       0xBC, 0x00, 0x70,                          // mov sp,0x7000
       0xC7, 0x06, 0x80, 0x00, 0x00, 0x00,        // mov word [0x80], iret (patched)
       0xC7, 0x06, 0x82, 0x00, 0x00, 0xF0,        // mov word [0x82], 0xF000
-      0xB0, 0x11, 0xE6, 0x20,                    // ICW1: edge, cascade, ICW4
-      0xB0, 0x20, 0xE6, 0x21,                    // ICW2: vector base 0x20
-      0xB0, 0x04, 0xE6, 0x21,                    // ICW3: slave on IR2
-      0xB0, 0x01, 0xE6, 0x21,                    // ICW4: 8086 mode
-      0xB0, imr, 0xE6, 0x21,                     // OCW1
+  };
+  const std::vector<u8> pic = pic_init_code(imr);
+  p.insert(p.end(), pic.begin(), pic.end());
+  const std::vector<u8> rest = {
       0xB0, control, 0xE6, 0x43,                 // PIT channel 0 control word
       0xB0, static_cast<u8>(count), 0xE6, 0x40,
       0xB0, static_cast<u8>(count >> 8), 0xE6, 0x40,
@@ -47,6 +38,7 @@ IdleRun run_idle(u8 control, u16 count, u8 imr) {
       0xF4,                                      // hlt
       0xEB, 0xFD,                                // jmp back to hlt
   };
+  p.insert(p.end(), rest.begin(), rest.end());
   const u16 handler = static_cast<u16>(p.size());
   p[14] = static_cast<u8>(handler);
   p[15] = static_cast<u8>(handler >> 8);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "machine/pc.h"
+#include "tests/unit/rom_image.h"
 #include "machine/snapshot.h"
 #include "memory/state_visitor.h"
 
@@ -147,15 +148,13 @@ TEST(StateVisitor, ReaderRefusesWhatDoesNotFit) {
 std::shared_ptr<const std::vector<u8>> spin_rom() {
   // 64 KiB of a real-mode loop at F000:0000 that counts in AX and writes it to the POST
   // port and the scratch register of COM1: JMP F000:0000 at the reset vector.
-  auto v = std::make_shared<std::vector<u8>>(64 * KiB, 0xF4);
+  auto v = blank_rom();
   const u8 code[] = {0x40,                     // inc ax
                      0xE6, 0x80,               // out 0x80, al
                      0xBA, 0xFF, 0x03,         // mov dx, 0x3FF
                      0xEE,                     // out dx, al
                      0xEB, 0xF7};              // jmp short 0
   std::copy(std::begin(code), std::end(code), v->begin());
-  const u8 reset[] = {0xEA, 0x00, 0x00, 0x00, 0xF0};   // jmp far F000:0000
-  std::copy(std::begin(reset), std::end(reset), v->end() - 16);
   return v;
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "machine/pc.h"
+#include "tests/unit/rom_image.h"
 #include "machine/timeline.h"
 #include "memory/state_visitor.h"
 
@@ -26,7 +27,7 @@ constexpr u64 kTicks = 0x500;       // the word the handler counts in
 // its own MOV's immediate to a word at 0x600 and then increments that immediate: code that
 // changes every time it runs, so a seek that ran stale decoded code ends elsewhere.
 std::shared_ptr<const std::vector<u8>> tick_rom(bool smc = false) {
-  auto v = std::make_shared<std::vector<u8>>(64 * KiB, 0xF4);
+  auto v = blank_rom();
   if (smc) {
     const u8 smc_loop[] = {0xB8, 0x00, 0x00,         // mov ax, 0
                            0x8E, 0xC0,               // mov es, ax
@@ -65,8 +66,6 @@ std::shared_ptr<const std::vector<u8>> tick_rom(bool smc = false) {
                         0x58,                       // pop ax
                         0xCF};                      // iret
   std::copy(std::begin(handler), std::end(handler), v->begin() + 0x100);
-  const u8 reset[] = {0xEA, 0x00, 0x00, 0x00, 0xF0};   // jmp far F000:0000
-  std::copy(std::begin(reset), std::end(reset), v->end() - 16);
   return v;
 }
 
