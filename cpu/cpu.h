@@ -157,6 +157,7 @@ class Cpu {
     if (mask != m_a20_mask) { m_a20_mask = mask; tlb_flush(true); }
   }
   bool a20() const { return m_a20_mask == ~0ull; }
+  u64 a20_mask() const { return m_a20_mask; }
   void set_trace(TraceHook* t) { m_trace = t; }
   const std::string& triple_fault_message() const { return m_triple_msg; }
   PhysMemory& mem() { return m_mem; }

@@ -33,6 +33,11 @@ constexpr const char* kHelp =
     "  info engine         the engine running the CPU, and whether KVM is open\n"
     "  info registers      RIP, RFLAGS, general registers, CS/SS, CR0/CR3/CR4, EFER\n"
     "  info replay         the recording or replay: position, end, inputs, the next input\n"
+    "  info devices [NAME] every device's state, named fields (NAME: one of them, e.g. pit8254)\n"
+    "  info pic|pit|apic|ioapic|rtc|uart   one device's state\n"
+    "  info gdt|idt|ldt    the descriptor tables, each present entry decoded\n"
+    "  explain ADDR        how the CPU translates linear ADDR (hex): each paging level's entry,\n"
+    "                      its bits by name, the permissions so far, the physical address\n"
     "  engine interp|kvm   move the running guest to that engine\n"
     "  x ADDR [COUNT]      COUNT bytes (default 64, at most 4096) of guest memory at linear\n"
     "                      address ADDR (hex), through the guest's page tables\n"
@@ -77,6 +82,17 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = info_status();
   } else if (w[0] == "info" && w.size() == 2 && w[1] == "replay") {
     r.text = m_pc.replay_info();
+  } else if (w[0] == "info" && (w.size() == 2 || w.size() == 3) && w[1] == "devices") {
+    r.text = info_devices(w.size() == 3 ? w[2] : "");
+  } else if (w[0] == "info" && w.size() == 2 &&
+             (w[1] == "pic" || w[1] == "pit" || w[1] == "apic" || w[1] == "ioapic" || w[1] == "rtc" || w[1] == "uart")) {
+    r.text = info_devices(w[1]);
+  } else if (w[0] == "info" && w.size() == 2 && (w[1] == "gdt" || w[1] == "idt" || w[1] == "ldt")) {
+    r.text = info_descriptors(w[1][0]);
+  } else if (w[0] == "explain" && w.size() == 2) {
+    r.text = explain(w[1]);
+  } else if (w[0] == "explain") {
+    r.text = "error: explain: expected one linear address: explain ADDR (hex)\n";
   } else if ((w[0] == "x" || w[0] == "xp") && (w.size() == 2 || w.size() == 3)) {
     r.text = examine(w[1], w.size() == 3 ? w[2] : "64", w[0] == "xp");
   } else if ((w[0].rfind("x/", 0) == 0 || w[0].rfind("xp/", 0) == 0) && w.size() == 2) {
@@ -145,7 +161,7 @@ std::string Monitor::engine(std::string_view name) {
   return std::string("engine: switching to ") + engine_name(e) + "\n";
 }
 
-static bool parse_number(std::string_view t, int base, u64& v) {
+bool Monitor::parse_number(std::string_view t, int base, u64& v) {
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t.remove_prefix(2), base = 16;
   if (t.empty() || t.size() > 16) return false;
   v = 0;

@@ -12,6 +12,10 @@
 //   engine interp|kvm    move the running guest to that engine
 //   info status          running or halted, the engine, the instruction count, virtual time
 //   info replay          a recording's or replay's position, end, inputs and next input
+//   info devices [NAME]  every device's state as named fields (NAME: one, e.g. pit8254);
+//                        info pic, info pit, info apic, info ioapic, info rtc, info uart
+//   info gdt|idt|ldt     the descriptor tables, decoded
+//   explain ADDR         the page walk of a linear address, level by level, every bit named
 //   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
 //   x/NF ADDR            QEMU's form (F: x b h w g hex units, i instructions); xp: physical
 //   quit, q              end the run (as Ctrl-A X does)
@@ -49,6 +53,11 @@ class Monitor {
   std::string dump(u64 addr, u64 count, unsigned size, bool phys);
   std::string disassemble_at(u64 addr, u64 n, bool phys);
   bool guest_byte(u64 addr, bool phys, u8& b);
+  static bool parse_number(std::string_view t, int base, u64& v);   // 0x... is hex
+  // The teaching views (monitor_views.cpp).
+  std::string info_devices(std::string_view name);
+  std::string info_descriptors(char table);   // 'g' GDT, 'i' IDT, 'l' LDT
+  std::string explain(std::string_view addr);
   std::string engine(std::string_view name);
   std::string savevm(std::string_view file);
   std::string loadvm(std::string_view file);

@@ -143,6 +143,22 @@ monitor_replay_info)
     grep -qE "^recording to $T/r.rvr: at instruction [1-9][0-9]*; 2 inputs logged, [0-9]+ bytes" "$T/out" ||
         fail "info replay did not describe the recording"
     ;;
+monitor_views)
+    # The teaching views in the Multiboot kernel's protected mode (paging off); on a Linux
+    # guest with paging: linux.monitor_views.
+    feed "a${A}cexplain 100000"$'\n'"explain zz"$'\n'"explain"$'\n'"info gdt"$'\n'"info idt"$'\n'"info pit"$'\n'"info devices vga"$'\n'"${A}c."
+    show
+    [ $status -eq 0 ] || fail "exit status $status, expected 0"
+    [ "$(guest_saw)" = "a" ] || fail "the guest saw '$(guest_saw)', expected 'a'"
+    has "linear 00100000: paging is off (CR0.PG=0): the physical address is the linear one, 00100000"
+    has "error: explain: expected a hex linear address, not 'zz'"
+    has "error: explain: expected one linear address: explain ADDR (hex)"
+    grep -qE "^GDT at linear [0-9a-f]{8}, limit [0-9a-f]{4} \(protected mode\)" "$T/out" || fail "info gdt: no header"
+    grep -qE "^  0010  code32 readable( accessed)? +base 00000000 limit ffffffff DPL0 P G" "$T/out" || fail "info gdt: the Multiboot code segment"
+    grep -qE "^IDT at linear [0-9a-f]{8}, limit [0-9a-f]{4} \(protected mode\)" "$T/out" || fail "info idt: no header"
+    grep -qE "^pc\.pit8254\.ch0\.mode = " "$T/out" || fail "info pit: no channel 0 fields"
+    has "error: info devices: no device 'vga' (there are:"
+    ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.
     feed "x${A}cquit"$'\n'"y"

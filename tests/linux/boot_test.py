@@ -528,7 +528,51 @@ def qemu_spellings(retro, guest, kernel):
     print("ok: booted to the shell with QEMU's spellings, answered, powered off")
 
 
-MODES = {"interactive": interactive, "record_replay": record_replay, "snapshots": snapshots, "qemu_spellings": qemu_spellings, "paced": paced, "determinism": determinism, "switch": switch, "early_switch": early_switch}
+def monitor_views(retro, guest, kernel):
+    """The monitor's teaching views on a running Linux shell: the GDT and IDT decoded, device
+    state, and the page walk of the page-fault handler's address (taken from `info idt`)."""
+    s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio"))
+    try:
+        s.wait_for(b"/ # ")
+        out = s.monitor(["info gdt", "info idt", "info pic", "info apic", "info devices nosuch", "explain 0"])
+        expect = [
+            (r"GDT at linear [0-9a-f]{16}, limit [0-9a-f]{4} \(long mode\)", "the GDT's place"),
+            (r"\n  0010  code64 readable accessed\s+base 00000000 limit ffffffff DPL0 P G", "the kernel's code segment"),
+            (r"\n  0030  code64 readable accessed\s+base 00000000 limit ffffffff DPL3 P G", "the user code segment"),
+            (r"\n  0040  tss64 busy\s+base [0-9a-f]{16} limit", "the 16-byte TSS descriptor"),
+            (r"\n  vector 03  interrupt gate\s+0010:ffffffff[0-9a-f]{8}  DPL3 P", "int3 callable from user mode"),
+            (r"\n  vector 08  interrupt gate\s+0010:ffffffff[0-9a-f]{8}  DPL0 P  IST\d", "the double fault on its IST stack"),
+            (r"pc\.pic8259\S* = ", "the 8259A's fields"),
+            (r"pc\.lapic\.\S+ = ", "the local APIC's fields"),
+            (r"error: info devices: no device 'nosuch' \(there are: .*pit8254", "an unknown device named with the list"),
+            (r"PML4E index   0 at physical [0-9a-f]+ = [0-9a-f]{16}[\s\S]*not present: an access raises #PF", "address 0 unmapped"),
+        ]
+        for pattern, what in expect:
+            if not re.search(pattern, out):
+                s.fail(f"monitor: {what}: no match for /{pattern}/ in:\n{out[-3000:]}")
+            print(f"ok: {what}")
+        m = re.search(r"\n  vector 0e  interrupt gate\s+0010:(ffffffff[0-9a-f]{8})", out)
+        if not m:
+            s.fail("no page-fault gate in info idt:\n" + out[-3000:])
+        walk = s.monitor([f"explain {m.group(1)}"])
+        for pattern, what in [
+            (r"4-level paging \(CR0\.PG, CR4\.PAE, EFER\.LMA\)", "the paging mode"),
+            (r"PML4E index 511 at physical [0-9a-f]+ = [0-9a-f]{16}  P RW", "the top level's entry, bits named"),
+            (r"PDPTE index 51\d", "the kernel's PDPT entry"),
+            (r"-> a (2 MiB|4 KiB) page at physical [0-9a-f]+; linear " + m.group(1) + r" is physical [0-9a-f]+", "the frame"),
+            (r"access: supervisor only, read-only \(CR0\.WP: for the supervisor too\), executable", "kernel text: supervisor, read-only, executable"),
+        ]:
+            if not re.search(pattern, walk):
+                s.fail(f"explain: {what}: no match for /{pattern}/ in:\n{walk[-3000:]}")
+            print(f"ok: explain: {what}")
+        run_checks(s, [("echo $((6*7))-after-the-monitor", r"42-after-the-monitor")])
+    except (TimeoutError, Ended) as e:
+        s.fail(str(e))
+    power_off(s)
+    print("ok: the monitor's views on a running Linux guest")
+
+
+MODES = {"monitor_views": monitor_views, "interactive": interactive, "record_replay": record_replay, "snapshots": snapshots, "qemu_spellings": qemu_spellings, "paced": paced, "determinism": determinism, "switch": switch, "early_switch": early_switch}
 
 if __name__ == "__main__":
     if len(sys.argv) != 5 or sys.argv[1] not in MODES:
