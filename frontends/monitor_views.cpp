@@ -98,9 +98,10 @@ std::string Monitor::info_devices(std::string_view name) {
     // pc.COMPONENT.field or pc.COMPONENT[i].field / pc.board.COMPONENT.field
     const size_t at = l.find("." + comp);
     if (at != std::string::npos && at + 1 + comp.size() < l.size() &&
-        (l[at + 1 + comp.size()] == '.' || l[at + 1 + comp.size()] == '[' || l[at + 1 + comp.size()] == ' '))
+        (l[at + 1 + comp.size()] == '.' || l[at + 1 + comp.size()] == '[' || l[at + 1 + comp.size()] == ' ' ||
+         l[at + 1 + comp.size()] == '#'))
       out += l + "\n";
-    const size_t a = l.find('.'), b = a == std::string::npos ? a : l.find_first_of(".[ ", a + 1);
+    const size_t a = l.find('.'), b = a == std::string::npos ? a : l.find_first_of(".[ #", a + 1);
     if (a != std::string::npos && b != std::string::npos) {
       const std::string c = l.substr(a + 1, b - a - 1);
       if (names.empty() || names.back() != c) names.push_back(c);

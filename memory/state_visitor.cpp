@@ -157,6 +157,21 @@ void StateHasher::blob(std::string_view, u8* p, size_t n) {
 
 // ---- StatePrinter ----
 
+void StatePrinter::begin(std::string_view c, u32) {
+  auto& seen = m_seen.back();
+  int n = 1;
+  auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == c; });
+  if (it == seen.end()) seen.emplace_back(std::string(c), 1);
+  else n = ++it->second;
+  push(n == 1 ? std::string(c) : std::string(c) + "#" + std::to_string(n));
+  m_seen.emplace_back();
+}
+
+void StatePrinter::end() {
+  pop();
+  if (m_seen.size() > 1) m_seen.pop_back();
+}
+
 void StatePrinter::value(std::string_view name, int index, u64& v, unsigned bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, " = 0x%0*" PRIx64, static_cast<int>(2 * bytes), v);

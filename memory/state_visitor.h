@@ -162,8 +162,10 @@ class StateHasher final : public StateVisitor {
 // states of a diverged replay, the monitor.
 class StatePrinter final : public StateVisitor {
  public:
-  void begin(std::string_view c, u32) override { push(c); }
-  void end() override { pop(); }
+  // A component that recurs under the same parent (COM1-COM4 are four uart16550) is named
+  // NAME, NAME#2, NAME#3... in the lines, so that each instance reads apart.
+  void begin(std::string_view c, u32) override;
+  void end() override;
   void value(std::string_view name, int index, u64& v, unsigned bytes) override;
   void blob(std::string_view name, u8* p, size_t n) override;
   void bytes(std::string_view name, std::vector<u8>& v, size_t) override { blob(name, v.data(), v.size()); }
@@ -171,6 +173,7 @@ class StatePrinter final : public StateVisitor {
 
  private:
   std::vector<std::string> m_lines;
+  std::vector<std::vector<std::pair<std::string, int>>> m_seen{{}};   // per depth: child name, count
 };
 
 }  // namespace rv
