@@ -36,6 +36,8 @@ constexpr const char* kHelp =
     "  info devices [NAME] every device's state, named fields (NAME: one of them, e.g. pit8254)\n"
     "  info pic|pit|apic|ioapic|rtc|uart   one device's state\n"
     "  info gdt|idt|ldt    the descriptor tables, each present entry decoded\n"
+    "  info mem [ADDR]     the mappings of the page tables (from ADDR on): linear ranges of the same rights\n"
+    "                      (u/s user or supervisor, w/r writable, x/- executable), sizes\n"
     "  explain ADDR        how the CPU translates linear ADDR (hex): each paging level's entry,\n"
     "                      its bits by name, the permissions so far, the physical address\n"
     "  engine interp|kvm   move the running guest to that engine\n"
@@ -89,6 +91,8 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = info_devices(w[1]);
   } else if (w[0] == "info" && w.size() == 2 && (w[1] == "gdt" || w[1] == "idt" || w[1] == "ldt")) {
     r.text = info_descriptors(w[1][0]);
+  } else if (w[0] == "info" && (w.size() == 2 || w.size() == 3) && w[1] == "mem") {
+    r.text = info_mem(w.size() == 3 ? w[2] : "");
   } else if (w[0] == "explain" && w.size() == 2) {
     r.text = explain(w[1]);
   } else if (w[0] == "explain") {

@@ -3,6 +3,7 @@
 // level. Everything here only reads the machine (no accessed or dirty bits are set).
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -299,6 +300,95 @@ std::string Monitor::explain(std::string_view addr_text) {
     }
     table = e & frame_mask;
   }
+  return out;
+}
+
+std::string Monitor::info_mem(std::string_view from_text) {
+  u64 from = 0;
+  if (!from_text.empty() && !parse_number(from_text, 16, from))
+    return "error: info mem: expected a hex linear address to start from, not '" + std::string(from_text) + "'\n";
+  m_pc.sync_cpu_state();
+  const CpuState& s = m_pc.cpu().state();
+  if (!(s.cr0 & kCr0Pg)) return "info mem: paging is off (CR0.PG=0): every linear address is the physical one\n";
+  const bool lm = s.efer & kEferLma, pae = s.cr4 & kCr4Pae, nx_on = (s.efer & kEferNxe) && pae;
+  const unsigned esize = (lm || pae) ? 8 : 4;
+  const u64 frame_mask = esize == 8 ? 0x000FFFFFFFFFF000ull : 0xFFFFF000ull;
+  struct Level {
+    unsigned shift, entries;
+    bool can_be_large;
+  };
+  std::vector<Level> levels;
+  u64 root;
+  if (lm) {
+    levels = {{39, 512, false}, {30, 512, true}, {21, 512, true}, {12, 512, false}};
+    root = s.cr3 & frame_mask;
+  } else if (pae) {
+    levels = {{30, 4, false}, {21, 512, true}, {12, 512, false}};
+    root = s.cr3 & 0xFFFFFFE0ull;
+  } else {
+    levels = {{22, 1024, (s.cr4 & kCr4Pse) != 0}, {12, 1024, false}};
+    root = s.cr3 & 0xFFFFF000ull;
+  }
+  struct Range {
+    u64 la = 0, pa = 0, size = 0;
+    bool user = false, write = false, exec = false;
+  };
+  std::vector<Range> ranges;
+  PhysMemory& mem = m_pc.memory();
+  constexpr size_t kMaxRanges = 4096;
+  size_t entries_read = 0;
+  // Depth-first over present entries; a leaf extends the last range when it continues it.
+  std::function<void(size_t, u64, u64, bool, bool, bool)> walk = [&](size_t depth, u64 table, u64 la_base, bool u, bool w, bool x) {
+    const Level& L = levels[depth];
+    for (u64 i = 0; i < L.entries && ranges.size() <= kMaxRanges; i++) {
+      const u64 e = mem.read(table + i * esize, esize);
+      if (++entries_read > 4'000'000) return;   // bounds a hostile guest's tables
+      if (!(e & 1)) continue;
+      u64 la = la_base | (i << L.shift);
+      {
+        u64 canon = la;
+        if (lm && (canon >> 47)) canon |= 0xFFFF000000000000ull;
+        if (canon + (1ull << L.shift) - 1 < from) continue;   // wholly before the start asked for
+      }
+      const bool pdpte_pae = pae && !lm && depth == 0;
+      const bool uu = pdpte_pae ? u : u && (e & 4), ww = pdpte_pae ? w : w && (e & 2), xx = x && !(nx_on && (e >> 63));
+      const bool last = depth + 1 == levels.size();
+      if (!last && !(L.can_be_large && (e & 0x80))) {
+        walk(depth + 1, e & frame_mask, la, uu, ww, xx);
+        continue;
+      }
+      u64 pa = (esize == 4 && !last) ? (e & 0xFFC00000ull) | ((e & 0x1FE000ull) << 19) : e & frame_mask & ~((1ull << L.shift) - 1);
+      if (lm && (la >> 47)) la |= 0xFFFF000000000000ull;   // canonical: bits 63:48 copy bit 47
+      const u64 size = 1ull << L.shift;
+      if (!ranges.empty()) {
+        Range& r = ranges.back();
+        if (r.la + r.size == la && r.user == uu && r.write == ww && r.exec == xx) {   // as QEMU's: by rights
+          r.size += size;
+          continue;
+        }
+      }
+      ranges.push_back({la, pa, size, uu, ww, xx});
+    }
+  };
+  walk(0, root, 0, true, true, true);
+  std::string out;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s paging, CR3=%s: %s%zu ranges%s%s\n", lm ? "4-level" : pae ? "PAE" : "32-bit",
+                hex(s.cr3, lm ? 16 : 8).c_str(), ranges.size() > kMaxRanges ? "the first " : "", std::min(ranges.size(), kMaxRanges),
+                from ? " from " : "", from ? hex(from, lm ? 16 : 8).c_str() : "");
+  out += buf;
+  for (size_t i = 0; i < ranges.size() && i < kMaxRanges; i++) {
+    const Range& r = ranges[i];
+    const u64 kib = r.size >> 10;
+    std::string sz = kib >= (1u << 20) && kib % (1u << 20) == 0 ? std::to_string(kib >> 20) + " GiB"
+                     : kib >= 1024 && kib % 1024 == 0           ? std::to_string(kib >> 10) + " MiB"
+                                                                : std::to_string(kib) + " KiB";
+    std::snprintf(buf, sizeof buf, "  %s-%s  %9s  %c%c%c  (first page at physical %s)\n", hex(r.la, lm ? 16 : 8).c_str(),
+                  hex(r.la + r.size - 1, lm ? 16 : 8).c_str(), sz.c_str(), r.user ? 'u' : 's',
+                  r.write ? 'w' : 'r', r.exec ? 'x' : '-', hex(r.pa, 9).c_str());
+    out += buf;
+  }
+  if (ranges.size() > kMaxRanges) out += "  ... (more follow: info mem ADDR starts at ADDR)\n";
   return out;
 }
 

@@ -554,13 +554,16 @@ def monitor_views(retro, guest, kernel):
         m = re.search(r"\n  vector 0e  interrupt gate\s+0010:(ffffffff[0-9a-f]{8})", out)
         if not m:
             s.fail("no page-fault gate in info idt:\n" + out[-3000:])
-        walk = s.monitor([f"explain {m.group(1)}"])
+        walk = s.monitor([f"explain {m.group(1)}", "info mem ffffffff80000000"])
         for pattern, what in [
             (r"4-level paging \(CR0\.PG, CR4\.PAE, EFER\.LMA\)", "the paging mode"),
             (r"PML4E index 511 at physical [0-9a-f]+ = [0-9a-f]{16}  P RW", "the top level's entry, bits named"),
             (r"PDPTE index 51\d", "the kernel's PDPT entry"),
             (r"-> a (2 MiB|4 KiB) page at physical [0-9a-f]+; linear " + m.group(1) + r" is physical [0-9a-f]+", "the frame"),
             (r"access: supervisor only, read-only \(CR0\.WP: for the supervisor too\), executable", "kernel text: supervisor, read-only, executable"),
+            (r"4-level paging, CR3=[0-9a-f]{16}: \d+ ranges from ffffffff80000000\n  ffffffff8[0-9a-f]{7}-ffffffff8[0-9a-f]{7} +\d+ [KM]iB  srx",
+             "info mem: the kernel's text first, supervisor read-only executable"),
+            (r"\n  ffffffff8[0-9a-f]{7}-ffffffff8[0-9a-f]{7} +\d+ [KM]iB  sr-  ", "info mem: read-only data, not executable"),
         ]:
             if not re.search(pattern, walk):
                 s.fail(f"explain: {what}: no match for /{pattern}/ in:\n{walk[-3000:]}")
