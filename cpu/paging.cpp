@@ -221,7 +221,12 @@ bool Cpu::debug_translate(u64 la, u64& pa) const {
     pa = (long64() ? la : la & 0xFFFFFFFF) & m_a20_mask;
     return true;
   }
-  auto entry = [&](u64 epa, bool wide) { return const_cast<PhysMemory&>(m_mem).read(epa, wide ? 8 : 4); };
+  // RAM and ROM only: a table entry in MMIO space is not read (a device read has side
+  // effects) and counts as not present.
+  auto entry = [&](u64 epa, bool wide) {
+    u64 v = 0;
+    return const_cast<PhysMemory&>(m_mem).read_bytes(epa, &v, wide ? 8 : 4) ? v : 0;
+  };
   if (!(m_s.cr4 & kCr4Pae)) {
     const u64 pde = entry((m_s.cr3 & 0xFFFFF000) | ((la >> 20) & 0xFFC), false);
     if (!(pde & kP)) return false;

@@ -257,7 +257,12 @@ std::string Monitor::explain(std::string_view addr_text) {
     const Level& L = levels[i];
     const u64 index = (la >> L.shift) & ((1ull << L.bits) - 1);
     const u64 at = table + index * entry_size;
-    const u64 e = mem.read(at, entry_size);
+    u64 e = 0;
+    if (!mem.read_bytes(at, &e, entry_size)) {
+      std::snprintf(buf, sizeof buf, "  %-5s index %3" PRIu64 " at physical %s: not RAM (a device's registers or nothing), not read here; the CPU would read it\n",
+                    L.name, index, hex(at, 9).c_str());
+      return out + buf;
+    }
     const bool last = i + 1 == levels.size();
     // PS makes a leaf of a PDPTE (1 GiB, 4-level only) or a PDE (2 MiB, or 4 MiB without PAE).
     const bool pdpte_pae = pae && !lm && i == 0;
@@ -341,7 +346,8 @@ std::string Monitor::info_mem(std::string_view from_text) {
   std::function<void(size_t, u64, u64, bool, bool, bool)> walk = [&](size_t depth, u64 table, u64 la_base, bool u, bool w, bool x) {
     const Level& L = levels[depth];
     for (u64 i = 0; i < L.entries && ranges.size() <= kMaxRanges; i++) {
-      const u64 e = mem.read(table + i * esize, esize);
+      u64 e = 0;
+      if (!mem.read_bytes(table + i * esize, &e, esize)) return;   // a table outside RAM: not read (side effects)
       if (++entries_read > 4'000'000) return;   // bounds a hostile guest's tables
       if (!(e & 1)) continue;
       u64 la = la_base | (i << L.shift);
