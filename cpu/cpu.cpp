@@ -782,6 +782,35 @@ StopReason Cpu::run(u64 max_insns) {
 
 size_t Cpu::cached_blocks() const { return m_blocks->map.size(); }
 
+std::vector<Cpu::BlockPageView> Cpu::block_pages() const {
+  std::vector<BlockPageView> out;
+  for (const auto& [page, keys] : m_blocks->by_page) {
+    BlockPageView v;
+    v.page = page;
+    for (u64 key : keys) {
+      auto it = m_blocks->map.find(key);
+      if (it == m_blocks->map.end()) continue;
+      v.blocks++;
+      v.bytes += it->second->span;
+    }
+    if (v.blocks) out.push_back(v);
+  }
+  std::sort(out.begin(), out.end(), [](const BlockPageView& a, const BlockPageView& b) { return a.page < b.page; });
+  return out;
+}
+
+std::vector<Cpu::TlbView> Cpu::tlb_entries(unsigned set) const {
+  std::vector<TlbView> out;
+  if (set > 1) return out;
+  for (const TlbEntry& e : m_tlb[set]) {
+    const u64 v = e.tag_r != ~0ull ? e.tag_r : e.tag_w != ~0ull ? e.tag_w : e.tag_x;
+    if (v == ~0ull) continue;
+    out.push_back({v, e.paddr, e.tag_r == v, e.tag_w == v, e.tag_x == v, e.global});
+  }
+  std::sort(out.begin(), out.end(), [](const TlbView& a, const TlbView& b) { return a.vpage < b.vpage; });
+  return out;
+}
+
 bool Cpu::block_has_breakpoint(const Block* b) const {
   const u64 la = long64() ? m_s.rip : (m_s.seg[CS].base + m_s.rip) & 0xFFFFFFFF;
   const u64 dr7 = m_s.dr[7];

@@ -432,6 +432,19 @@ class Cpu {
   // emptied and refills; cache_flushes() counts how often).
   static constexpr size_t kMaxCachedBlocks = 1u << 17;
   size_t cached_blocks() const;
+  // For people (the monitor's info tlb / info blocks): the TLB's valid entries of set 0
+  // (supervisor) or 1 (user), and the decoded blocks grouped by guest-physical page.
+  struct TlbView {
+    u64 vpage = 0, paddr = 0;
+    bool direct_read = false, direct_write = false, exec = false, global = false;
+  };
+  std::vector<TlbView> tlb_entries(unsigned set) const;
+  struct BlockPageView {
+    u64 page = 0;
+    size_t blocks = 0;
+    u64 bytes = 0;   // guest code bytes the page's blocks cover
+  };
+  std::vector<BlockPageView> block_pages() const;
   u64 cache_flushes() const { return m_blocks_flushed; }
   void raise_debug_fault();       // #DB for general detect: a fault, RF=1 in its frame
   void set_cr0(u64 v);

@@ -38,6 +38,8 @@ constexpr const char* kHelp =
     "  info gdt|idt|ldt    the descriptor tables, each present entry decoded\n"
     "  info mem [ADDR]     the mappings of the page tables (from ADDR on): linear ranges of the same rights\n"
     "                      (u/s user or supervisor, w/r writable, x/- executable), sizes\n"
+    "  info tlb            the interpreter's TLB: each cached translation and what it allows\n"
+    "  info blocks         the decoded-block cache: its size and the blocks of each code page\n"
     "  explain ADDR        how the CPU translates linear ADDR (hex): each paging level's entry,\n"
     "                      its bits by name, the permissions so far, the physical address\n"
     "  engine interp|kvm   move the running guest to that engine\n"
@@ -91,6 +93,10 @@ Monitor::Reply Monitor::execute(std::string_view line) {
     r.text = info_devices(w[1]);
   } else if (w[0] == "info" && w.size() == 2 && (w[1] == "gdt" || w[1] == "idt" || w[1] == "ldt")) {
     r.text = info_descriptors(w[1][0]);
+  } else if (w[0] == "info" && w.size() == 2 && w[1] == "tlb") {
+    r.text = info_tlb();
+  } else if (w[0] == "info" && w.size() == 2 && w[1] == "blocks") {
+    r.text = info_blocks();
   } else if (w[0] == "info" && (w.size() == 2 || w.size() == 3) && w[1] == "mem") {
     r.text = info_mem(w.size() == 3 ? w[2] : "");
   } else if (w[0] == "explain" && w.size() == 2) {

@@ -17,6 +17,8 @@
 //   info gdt|idt|ldt     the descriptor tables, decoded
 //   explain ADDR         the page walk of a linear address, level by level, every bit named
 //   info mem [ADDR]      the page tables' mappings (from ADDR on): linear ranges, rights
+//   info tlb             the interpreter's TLB: cached translations and what each allows
+//   info blocks          the decoded-block cache: blocks per guest-physical code page
 //   x ADDR [COUNT]       COUNT bytes of guest memory at linear address ADDR (hex)
 //   x/NF ADDR            QEMU's form (F: x b h w g hex units, i instructions); xp: physical
 //   quit, q              end the run (as Ctrl-A X does)
@@ -60,6 +62,8 @@ class Monitor {
   std::string info_descriptors(char table);   // 'g' GDT, 'i' IDT, 'l' LDT
   std::string explain(std::string_view addr);
   std::string info_mem(std::string_view from);
+  std::string info_tlb();
+  std::string info_blocks();
   std::string engine(std::string_view name);
   std::string savevm(std::string_view file);
   std::string loadvm(std::string_view file);

@@ -308,6 +308,44 @@ std::string Monitor::explain(std::string_view addr_text) {
   return out;
 }
 
+std::string Monitor::info_tlb() {
+  m_pc.sync_cpu_state();
+  if (m_pc.engine() != Engine::Interp) return "info tlb: the CPU runs under KVM: its TLB is the host's (engine interp shows the interpreter's)\n";
+  std::string out;
+  char buf[200];
+  for (unsigned set = 0; set < 2; set++) {
+    const std::vector<Cpu::TlbView> v = m_pc.cpu().tlb_entries(set);
+    std::snprintf(buf, sizeof buf, "%s TLB: %zu of %u entries valid (r/w: reads/writes go straight to host memory; x: fetches use it; g: global)\n",
+                  set ? "user" : "supervisor", v.size(), 1024u);
+    out += buf;
+    for (const Cpu::TlbView& e : v) {
+      std::snprintf(buf, sizeof buf, "  %s -> %s  %c%c%c%c\n", hex(e.vpage, 16).c_str(), hex(e.paddr, 9).c_str(), e.direct_read ? 'r' : '-',
+                    e.direct_write ? 'w' : '-', e.exec ? 'x' : '-', e.global ? 'g' : '-');
+      out += buf;
+    }
+  }
+  out += "(a page without r/w is reached through the slow path: MMIO, code pages (w), watched pages, pages not yet dirty)\n";
+  return out;
+}
+
+std::string Monitor::info_blocks() {
+  const Cpu& cpu = m_pc.cpu();
+  const std::vector<Cpu::BlockPageView> pages = cpu.block_pages();
+  std::string out;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "decoded blocks: %zu (at most %zu, then the cache is emptied: %llu times so far) on %zu code pages\n",
+                cpu.cached_blocks(), Cpu::kMaxCachedBlocks, static_cast<unsigned long long>(cpu.cache_flushes()), pages.size());
+  out += buf;
+  constexpr size_t kShown = 512;
+  for (size_t i = 0; i < pages.size() && i < kShown; i++) {
+    std::snprintf(buf, sizeof buf, "  page %s  %5zu blocks, %6llu bytes of code\n", hex(pages[i].page, 9).c_str(), pages[i].blocks,
+                  static_cast<unsigned long long>(pages[i].bytes));
+    out += buf;
+  }
+  if (pages.size() > kShown) out += "  ... (" + std::to_string(pages.size() - kShown) + " more pages)\n";
+  return out;
+}
+
 std::string Monitor::info_mem(std::string_view from_text) {
   u64 from = 0;
   if (!from_text.empty() && !parse_number(from_text, 16, from))

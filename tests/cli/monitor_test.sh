@@ -146,7 +146,7 @@ monitor_replay_info)
 monitor_views)
     # The teaching views in the Multiboot kernel's protected mode (paging off); on a Linux
     # guest with paging: linux.monitor_views.
-    feed "a${A}cexplain 100000"$'\n'"explain zz"$'\n'"explain"$'\n'"info gdt"$'\n'"info idt"$'\n'"info pit"$'\n'"info devices vga"$'\n'"${A}c."
+    feed "a${A}cexplain 100000"$'\n'"explain zz"$'\n'"explain"$'\n'"info gdt"$'\n'"info idt"$'\n'"info pit"$'\n'"info devices vga"$'\n'"info tlb"$'\n'"info blocks"$'\n'"${A}c."
     show
     [ $status -eq 0 ] || fail "exit status $status, expected 0"
     [ "$(guest_saw)" = "a" ] || fail "the guest saw '$(guest_saw)', expected 'a'"
@@ -158,6 +158,12 @@ monitor_views)
     grep -qE "^IDT at linear [0-9a-f]{8}, limit [0-9a-f]{4} \(protected mode\)" "$T/out" || fail "info idt: no header"
     grep -qE "^pc\.pit8254\.ch0\.mode = " "$T/out" || fail "info pit: no channel 0 fields"
     has "error: info devices: no device 'vga' (there are:"
+    # The kernel's code page at 1 MiB: in the TLB (read, fetch; no direct writes to code) and
+    # in the block cache.
+    grep -qE "^supervisor TLB: [1-9][0-9]* of 1024 entries valid" "$T/out" || fail "info tlb: no supervisor entries"
+    has "  0000000000100000 -> 000100000  r-x-"
+    grep -qE "^decoded blocks: [1-9][0-9]* \(at most 131072, then the cache is emptied: 0 times so far\) on 1 code pages" "$T/out" || fail "info blocks: the summary"
+    grep -qE "^  page 000100000 +[1-9][0-9]* blocks, +[1-9][0-9]* bytes of code" "$T/out" || fail "info blocks: the kernel's page"
     ;;
 monitor_quit)
     # `quit` ends a run the guest would never end by itself, with status 0.

@@ -534,7 +534,7 @@ def monitor_views(retro, guest, kernel):
     s = Session(base_args(retro, guest, kernel, "console=ttyS0", "stdio"))
     try:
         s.wait_for(b"/ # ")
-        out = s.monitor(["info gdt", "info idt", "info pic", "info apic", "info devices nosuch", "explain 0"])
+        out = s.monitor(["info gdt", "info idt", "info pic", "info apic", "info devices nosuch", "explain 0", "info tlb", "info blocks"])
         expect = [
             (r"GDT at linear [0-9a-f]{16}, limit [0-9a-f]{4} \(long mode\)", "the GDT's place"),
             (r"\n  0010  code64 readable accessed\s+base 00000000 limit ffffffff DPL0 P G", "the kernel's code segment"),
@@ -546,6 +546,8 @@ def monitor_views(retro, guest, kernel):
             (r"pc\.lapic\.\S+ = ", "the local APIC's fields"),
             (r"error: info devices: no device 'nosuch' \(there are: .*pit8254", "an unknown device named with the list"),
             (r"PML4E index   0 at physical [0-9a-f]+ = [0-9a-f]{16}[\s\S]*not present: an access raises #PF", "address 0 unmapped"),
+            (r"supervisor TLB: [1-9]\d* of 1024 entries valid[\s\S]*\n  ffffffff8[0-9a-f]{4}000 -> [0-9a-f]{9}  r-x", "the TLB holds kernel text (read, fetch)"),
+            (r"decoded blocks: [1-9]\d{2,} \(at most 131072", "hundreds of decoded blocks"),
         ]
         for pattern, what in expect:
             if not re.search(pattern, out):
