@@ -31,7 +31,8 @@ constexpr const char* kHelp =
     "  help                this list\n"
     "  info status         whether the guest runs or halts, the engine, instructions so far\n"
     "  info engine         the engine running the CPU, and whether KVM is open\n"
-    "  info registers      RIP, RFLAGS, general registers, CS/SS, CR0/CR3/CR4, EFER\n"
+    "  info registers      RIP, RFLAGS, general registers, CS/SS, control registers, EFER,\n"
+    "                      descriptor table registers, the SYSCALL MSRs\n"
     "  info replay         the recording or replay: position, end, inputs, the next input\n"
     "  info devices [NAME] every device's state, named fields (NAME: one of them, e.g. pit8254)\n"
     "  info pic|pit|apic|ioapic|rtc|uart   one device's state\n"
@@ -295,7 +296,7 @@ std::string Monitor::info_registers() {
   m_pc.sync_cpu_state();
   const Cpu& cpu = m_pc.cpu();
   const CpuState& s = cpu.state();
-  char buf[640];
+  char buf[1024];
   auto g = [&](Gpr r) { return static_cast<unsigned long long>(s.gpr[r]); };
   auto x = [](u64 v) { return static_cast<unsigned long long>(v); };
   std::snprintf(buf, sizeof buf,
@@ -304,11 +305,14 @@ std::string Monitor::info_registers() {
                 "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
                 "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
                 "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
-                "CS=%04x SS=%04x CR0=%08llx CR3=%016llx CR4=%08llx EFER=%08llx\n",
+                "CS=%04x SS=%04x CR0=%08llx CR3=%016llx CR4=%08llx EFER=%08llx\n"
+                "GDTR=%016llx/%04x IDTR=%016llx/%04x TR=%04x LDTR=%04x CR2=%016llx\n"
+                "LSTAR=%016llx STAR=%016llx SFMASK=%08llx KERNEL_GS_BASE=%016llx\n",
                 x(s.rip), x(cpu.rflags()), engine_name(m_pc.engine()), s.halted ? " (halted)" : "",
                 g(RAX), g(RBX), g(RCX), g(RDX), g(RSI), g(RDI), g(RBP), g(RSP), g(R8), g(R9), g(R10), g(R11),
                 g(R12), g(R13), g(R14), g(R15), s.seg[CS].sel, s.seg[SS].sel, x(s.cr0), x(s.cr3), x(s.cr4),
-                x(s.efer));
+                x(s.efer), x(s.gdtr.base), s.gdtr.limit, x(s.idtr.base), s.idtr.limit, s.tr.sel, s.ldtr.sel, x(s.cr2),
+                x(s.lstar), x(s.star), x(s.sfmask), x(s.kernel_gs_base));
   return buf;
 }
 
