@@ -9,7 +9,7 @@
 # features, corpus size, problems) and "N passed, N failed" (targets). --runs N (with
 # --seed S) does a fixed number of inputs instead, repeatable: CI runs `--runs 20000 --seed 1`
 # (every seed, then mutations, the same ones each time).
-#   TARGETS: decoder interp pc replay_log boot
+#   TARGETS: decoder interp pc replay_log boot snapshot monitor
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
     esac
 done
-all=(decoder interp pc replay_log boot)
+all=(decoder interp pc replay_log boot snapshot monitor)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target '$t' (known: ${all[*]})" >&2; exit 2; }
