@@ -14,27 +14,11 @@
 
 #include "frontends/monitor.h"
 #include "machine/pc.h"
-
-namespace {
-
-rv::Pc& machine() {
-  static std::unique_ptr<rv::Pc> pc = [] {
-    rv::PcConfig c;
-    c.ram_bytes = 2 * rv::MiB;
-    c.bios = std::make_shared<std::vector<rv::u8>>(64 * rv::KiB, 0xF4);
-    c.max_insns = 100;
-    auto p = std::make_unique<rv::Pc>(c);
-    p->run();
-    return p;
-  }();
-  return *pc;
-}
-
-}  // namespace
+#include "tests/fuzz/fuzz_machine.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 11) return 0;
-  rv::Pc& pc = machine();
+  rv::Pc& pc = fuzz_machine(100);
   rv::CpuState& s = pc.cpu().state();
   const uint8_t mode = data[0];
   uint64_t cr3;

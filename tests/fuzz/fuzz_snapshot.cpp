@@ -13,28 +13,11 @@
 
 #include "machine/pc.h"
 #include "machine/snapshot.h"
-
-namespace {
-
-rv::Pc& machine() {
-  static std::unique_ptr<rv::Pc> pc = [] {
-    rv::PcConfig c;
-    c.ram_bytes = 2 * rv::MiB;
-    auto rom = std::make_shared<std::vector<rv::u8>>(64 * rv::KiB, 0xF4);   // HLT everywhere
-    c.bios = rom;
-    c.max_insns = 1000;
-    auto p = std::make_unique<rv::Pc>(c);
-    p->run();
-    return p;
-  }();
-  return *pc;
-}
-
-}  // namespace
+#include "tests/fuzz/fuzz_machine.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  rv::Pc& pc = machine();
+  rv::Pc& pc = fuzz_machine(1000);
   const rv::u64 before = pc.state_hash();
   bool loaded = false;
   try {
