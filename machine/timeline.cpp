@@ -21,15 +21,30 @@ struct Timeline::Page {
   u8 b[kPage];
 };
 
+struct Timeline::Chunk {
+  PageList pages;   // the non-zero pages of 512 consecutive page numbers, ascending
+};
+
 struct Timeline::Checkpoint {
   u64 icount = 0;
   std::vector<u8> state;
   Pc::DoorMark door;
-  std::vector<std::pair<u32, std::shared_ptr<const Page>>> pages;   // ascending page number
+  PageSet pages;
 };
 
+namespace {
+
+// The pages of `list` (ascending) whose numbers are in [lo, hi), from index i on.
+size_t skip_below(const std::vector<u32>& v, size_t i, u32 lo) {
+  while (i < v.size() && v[i] < lo) i++;
+  return i;
+}
+
+}  // namespace
+
 Timeline::Timeline(Pc& pc, u64 mem_cap_bytes, u64 base_interval)
-    : m_pc(pc), m_cap(mem_cap_bytes), m_interval(std::max<u64>(base_interval, 1)), m_page_bytes(std::make_shared<u64>(0)) {
+    : m_pc(pc), m_cap(mem_cap_bytes), m_interval(std::max<u64>(base_interval, 1)), m_page_bytes(std::make_shared<u64>(0)),
+      m_chunk_bytes(std::make_shared<u64>(0)) {
   m_next_base = pc.cpu().state().icount;
   m_pc.set_timeline_hook([this] { on_turn(); });
   update_due();
@@ -43,8 +58,8 @@ Timeline::~Timeline() {
 u64 Timeline::start() const { return m_cps.empty() ? m_pc.cpu().state().icount : m_cps.front()->icount; }
 
 u64 Timeline::memory_bytes() const {
-  u64 n = *m_page_bytes;
-  for (const auto& c : m_cps) n += c->state.size() + c->pages.size() * sizeof(c->pages[0]);
+  u64 n = *m_page_bytes + *m_chunk_bytes;
+  for (const auto& c : m_cps) n += c->state.size() + c->pages.size() * sizeof(c->pages[0]);   // chunk pointers
   return n;
 }
 
@@ -105,6 +120,18 @@ std::shared_ptr<const Timeline::Page> Timeline::copy_page(const u8* p) {
   });
 }
 
+std::shared_ptr<const Timeline::Chunk> Timeline::make_chunk(PageList&& pages) {
+  if (pages.empty()) return nullptr;
+  auto* c = new Chunk{std::move(pages)};
+  const u64 bytes = sizeof(Chunk) + c->pages.capacity() * sizeof(c->pages[0]);
+  std::shared_ptr<u64> counter = m_chunk_bytes;
+  *counter += bytes;
+  return std::shared_ptr<const Chunk>(c, [counter, bytes](const Chunk* x) {
+    *counter -= bytes;
+    delete x;
+  });
+}
+
 void Timeline::track() {
   // From here on the pages the guest writes are listed (PhysMemory::track_writes); the TLB's
   // direct-write pointers would bypass that, so they go.
@@ -123,31 +150,45 @@ void Timeline::take() {
   cp->door = m_pc.door_mark();
   PhysMemory& mem = m_pc.memory();
   const u8* ram = mem.ram();
+  const size_t chunks = (mem.ram_size() / kPage + kChunkPages - 1) / kChunkPages;
   if (!m_synced) {
     // The first: every non-zero page.
-    for (const u32 pg : mem.nonzero_ram_pages()) cp->pages.emplace_back(pg, copy_page(ram + static_cast<u64>(pg) * kPage));
+    cp->pages.assign(chunks, nullptr);
+    std::vector<PageList> lists(chunks);
+    for (const u32 pg : mem.nonzero_ram_pages()) lists[pg / kChunkPages].emplace_back(pg, copy_page(ram + static_cast<u64>(pg) * kPage));
+    for (size_t k = 0; k < chunks; k++) cp->pages[k] = make_chunk(std::move(lists[k]));
   } else {
     // RAM is m_base plus the pages written since: those are copied (unless written back to
-    // what they were), the rest shared.
+    // what they were), the rest shared, and so are the chunks no page of which was written.
+    cp->pages = m_base;
     std::vector<u32> dirty = mem.dirty_pages();
     std::sort(dirty.begin(), dirty.end());
     dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-    size_t i = 0, j = 0;
-    while (i < m_base.size() || j < dirty.size()) {
-      const u32 a = i < m_base.size() ? m_base[i].first : ~0u, d = j < dirty.size() ? dirty[j] : ~0u;
-      if (a < d) {
-        cp->pages.push_back(m_base[i++]);
-        continue;
+    size_t j = 0;
+    while (j < dirty.size()) {
+      const size_t k = dirty[j] / kChunkPages;
+      const u32 end = static_cast<u32>((k + 1) * kChunkPages);
+      static const PageList kNone;
+      const PageList& base = m_base[k] ? m_base[k]->pages : kNone;
+      PageList out;
+      size_t i = 0;
+      while (i < base.size() || (j < dirty.size() && dirty[j] < end)) {
+        const u32 a = i < base.size() ? base[i].first : ~0u, d = j < dirty.size() && dirty[j] < end ? dirty[j] : ~0u;
+        if (a < d) {
+          out.push_back(base[i++]);
+          continue;
+        }
+        const u8* p = ram + static_cast<u64>(d) * kPage;
+        if (a == d) {
+          if (std::memcmp(base[i].second->b, p, kPage) == 0) out.push_back(base[i]);
+          else if (!page_is_zero(p)) out.emplace_back(d, copy_page(p));
+          i++;
+        } else if (!page_is_zero(p)) {
+          out.emplace_back(d, copy_page(p));
+        }
+        j++;
       }
-      const u8* p = ram + static_cast<u64>(d) * kPage;
-      if (a == d) {
-        if (std::memcmp(m_base[i].second->b, p, kPage) == 0) cp->pages.push_back(m_base[i]);
-        else if (!page_is_zero(p)) cp->pages.emplace_back(d, copy_page(p));
-        i++;
-      } else if (!page_is_zero(p)) {
-        cp->pages.emplace_back(d, copy_page(p));
-      }
-      j++;
+      cp->pages[k] = make_chunk(std::move(out));
     }
   }
   m_base = cp->pages;
@@ -200,29 +241,40 @@ void Timeline::restore(const Checkpoint& c) {
   std::vector<u32> dirty = mem.dirty_pages();
   std::sort(dirty.begin(), dirty.end());
   dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-  size_t i = 0, j = 0, k = 0;
-  while (i < m_base.size() || j < c.pages.size()) {
-    const u32 a = i < m_base.size() ? m_base[i].first : ~0u, b = j < c.pages.size() ? c.pages[j].first : ~0u;
-    const u32 pg = std::min(a, b);
-    while (k < dirty.size() && dirty[k] < pg) {   // written, in neither list: zero in c
-      put(dirty[k], nullptr);
-      k++;
+  static const PageList kNone;
+  size_t k = 0;   // into dirty
+  for (size_t ch = 0; ch < c.pages.size(); ch++) {
+    const u32 lo = static_cast<u32>(ch * kChunkPages), hi = lo + kChunkPages;
+    k = skip_below(dirty, k, lo);
+    const bool any_written = k < dirty.size() && dirty[k] < hi;
+    const std::shared_ptr<const Chunk>& bc = ch < m_base.size() ? m_base[ch] : nullptr;
+    if (bc == c.pages[ch] && !any_written) continue;   // the same pages, none written since
+    const PageList& base = bc ? bc->pages : kNone;
+    const PageList& want = c.pages[ch] ? c.pages[ch]->pages : kNone;
+    size_t i = 0, j = 0;
+    while (i < base.size() || j < want.size()) {
+      const u32 a = i < base.size() ? base[i].first : ~0u, b = j < want.size() ? want[j].first : ~0u;
+      const u32 pg = std::min(a, b);
+      while (k < dirty.size() && dirty[k] < pg) {   // written, in neither list: zero in c
+        put(dirty[k], nullptr);
+        k++;
+      }
+      const bool written = k < dirty.size() && dirty[k] == pg;
+      if (written) k++;
+      if (a == b) {
+        if (written || base[i].second != want[j].second) put(pg, want[j].second.get());
+        i++;
+        j++;
+      } else if (a < b) {
+        put(pg, nullptr);
+        i++;
+      } else {
+        put(pg, want[j].second.get());
+        j++;
+      }
     }
-    const bool written = k < dirty.size() && dirty[k] == pg;
-    if (written) k++;
-    if (a == b) {
-      if (written || m_base[i].second != c.pages[j].second) put(pg, c.pages[j].second.get());
-      i++;
-      j++;
-    } else if (a < b) {
-      put(pg, nullptr);
-      i++;
-    } else {
-      put(pg, c.pages[j].second.get());
-      j++;
-    }
+    for (; k < dirty.size() && dirty[k] < hi; k++) put(dirty[k], nullptr);
   }
-  for (; k < dirty.size(); k++) put(dirty[k], nullptr);
   m_base = c.pages;
   m_synced = true;
   track();

@@ -83,7 +83,15 @@ class Timeline {
 
  private:
   struct Page;
+  struct Chunk;
   struct Checkpoint;
+  // RAM in a checkpoint: per run of kChunkPages page numbers a shared, immutable list of its
+  // non-zero pages (null: none), so a checkpoint copies only the chunks with pages written
+  // since the one before and a restore skips the chunks it shares with RAM's.
+  static constexpr u32 kChunkPages = 512;
+  using PageList = std::vector<std::pair<u32, std::shared_ptr<const Page>>>;
+  using PageSet = std::vector<std::shared_ptr<const Chunk>>;
+  std::shared_ptr<const Chunk> make_chunk(PageList&& pages);
   void on_turn();                       // Pc's hook: a checkpoint when due
   void take();
   void restore(const Checkpoint& c);
@@ -105,9 +113,10 @@ class Timeline {
   u64 m_high = 0;                                    // the furthest count reached (output_open)
   bool m_scanning = false;                           // last_hit_before: no checkpoints taken
   std::shared_ptr<u64> m_page_bytes;                 // bytes of pages alive (shared with their deleters)
+  std::shared_ptr<u64> m_chunk_bytes;                // bytes of chunk lists alive
   // The pages RAM held at the last checkpoint taken or restored (RAM = these plus the pages
   // PhysMemory lists as written since); m_synced once there is one.
-  std::vector<std::pair<u32, std::shared_ptr<const Page>>> m_base;
+  PageSet m_base;
   bool m_synced = false;
   std::optional<std::pair<u64, RunResult>> m_end;
 };

@@ -272,6 +272,41 @@ TEST(Timeline, AnInterruptedSearchStopsWhereItHadGot) {
   m.pc.set_debugger_poll({});
 }
 
+TEST(Timeline, RestoresPagesAcrossChunks) {
+  // RAM is kept in chunks of Timeline's 512 pages: pages written in several chunks (by the
+  // host here, through PhysMemory like any device), then others, are put back as they were
+  // at the checkpoint, including a page that was zero there.
+  TickMachine m(~0ull);
+  Timeline tl(m.pc, 256 * MiB, 100'000);
+  auto run_to = [&](u64 at) {
+    m.pc.run_to(at);
+    ASSERT_EQ(m.pc.run().kind, StopKind::Reached);
+  };
+  run_to(150'000);
+  const u64 a = 3 * 2 * MiB + 0x123 * 8, b = 6 * 2 * MiB + 4096 + 16, c = 4 * 2 * MiB + 8192;   // chunks 3, 6 and 4
+  m.pc.memory().write(a, 0x1111111111111111ull, 8);
+  m.pc.memory().write(b, 0x2222222222222222ull, 8);
+  run_to(350'000);
+  const u64 h = m.pc.state_hash();
+  m.pc.memory().write(a, 0x3333333333333333ull, 8);
+  m.pc.memory().write(c, 0x4444444444444444ull, 8);
+  run_to(450'000);
+  // ... and one written after the last checkpoint in a chunk no checkpoint holds a page of.
+  const u64 d = 7 * 2 * MiB + 64;
+  m.pc.memory().write(d, 0x5555555555555555ull, 8);
+  ASSERT_EQ(tl.seek(350'000), 350'000u);
+  EXPECT_EQ(m.pc.memory().read(d, 8), 0u);
+  EXPECT_EQ(m.pc.memory().read(a, 8), 0x1111111111111111ull);
+  EXPECT_EQ(m.pc.memory().read(b, 8), 0x2222222222222222ull);
+  EXPECT_EQ(m.pc.memory().read(c, 8), 0u);
+  EXPECT_EQ(m.pc.state_hash(), h);
+  // Before the first writes: all three zero again.
+  ASSERT_EQ(tl.seek(120'000), 120'000u);
+  EXPECT_EQ(m.pc.memory().read(a, 8), 0u);
+  EXPECT_EQ(m.pc.memory().read(b, 8), 0u);
+  EXPECT_EQ(m.pc.memory().read(c, 8), 0u);
+}
+
 TEST(PhysMemoryTracking, ListsEachWrittenPageOnce) {
   PhysMemory mem(1 * MiB);
   mem.map_ram(0, 1 * MiB, 0, "ram");
