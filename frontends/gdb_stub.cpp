@@ -468,13 +468,9 @@ std::string GdbStub::handle(const std::string& p, bool& resume, bool& step, bool
 // Those that would change the run under gdb's feet (an engine switch, loadvm, quit) are
 // refused: gdb has its own (kill, detach), and the debugger needs the interpreter.
 std::string GdbStub::monitor_command(const std::string& hex) {
-  std::string line;
-  if (hex.size() % 2) return "E01";
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    u64 b;
-    if (!parse_hex(hex.substr(i, 2), b)) return "E01";
-    line.push_back(static_cast<char>(b));
-  }
+  std::vector<u8> bytes;
+  if (!unhex(hex, bytes)) return "E01";
+  const std::string line(bytes.begin(), bytes.end());
   size_t first = line.find_first_not_of(" \t");
   const std::string word = first == std::string::npos ? "" : line.substr(first, line.find_first_of(" \t", first) - first);
   std::string text;
@@ -487,12 +483,8 @@ std::string GdbStub::monitor_command(const std::string& hex) {
       text += m_timeline->describe();
   }
   if (text.empty()) return "OK";
-  static const char* const kDigits = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : text) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
+  hex_bytes(out, text.data(), text.size());
   return out;
 }
 
@@ -505,8 +497,7 @@ RunResult GdbStub::serve() {
     // Detached or disconnected: the machine runs on without stops for gdb, and a gdb that
     // connects again (target remote :PORT) stops it where it is. A replay already at the
     // recording's end has ended.
-    if (m_timeline && m_timeline->end_result() && m_pc.cpu().state().icount >= *m_timeline->end_icount())
-      return *m_timeline->end_result();
+    if (m_timeline && m_timeline->at_end()) return *m_timeline->end_result();
     close(m_conn);
     m_conn = -1;
     m_closed = false;
@@ -552,7 +543,7 @@ std::optional<RunResult> GdbStub::serve_connection() {
       continue;
     }
     // A replay under gdb stops at the recording's end instead of ending (gdb can go back).
-    if (m_timeline && m_timeline->end_icount() && m_pc.cpu().state().icount >= *m_timeline->end_icount()) {
+    if (m_timeline && m_timeline->at_end()) {
       send_packet("T05replaylog:end;");
       continue;
     }

@@ -296,11 +296,9 @@ RunResult Pc::run() {
             // time advances by each step, so the sum is the same jump as unpaced.
             // A replay keeps the steps (the recorded positions count them) without the waits.
             const Nanos step = std::min(next - now(), kPacedMaxStep);
-            if (m_replay) {
-            } else if (m_cfg.idle_wait) {
-              m_cfg.idle_wait(step);
-            } else {
-              host_sleep(step);
+            if (!m_replay) {
+              if (m_cfg.idle_wait) m_cfg.idle_wait(step);
+              else host_sleep(step);
             }
             m_idle_ns += step;
           } else {

@@ -55,7 +55,6 @@ LogWriter::LogWriter(const std::string& path, const LogHeader& h) : m_path(path)
   put32(b, crc(b.data(), b.size()));
   if (std::fwrite(b.data(), 1, b.size(), m_f) != b.size() || std::fflush(m_f) != 0)
     throw LogError("cannot write to '" + path + "': " + std::strerror(errno));
-  m_bytes = b.size();
   m_copy = b;
 }
 
@@ -76,7 +75,6 @@ void LogWriter::write(const LogRecord& r) {
   errno = 0;
   if (std::fwrite(b.data(), 1, b.size(), m_f) != b.size())
     m_error = "cannot write to '" + m_path + "': " + std::strerror(errno ? errno : EIO);
-  m_bytes += b.size();
   m_copy.insert(m_copy.end(), b.begin(), b.end());
   if (r.kind == LogRecord::Serial || r.kind == LogRecord::Quit) m_inputs++;
   // The end and the quit must be on disk even if the process dies right after.

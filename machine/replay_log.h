@@ -63,7 +63,7 @@ class LogWriter {
   void flush();
   // The first write error ("cannot write to 'run.rvr': ..."), or empty.
   const std::string& error() const { return m_error; }
-  u64 bytes() const { return m_bytes; }
+  u64 bytes() const { return m_copy.size(); }
   const std::string& path() const { return m_path; }
   u64 inputs() const { return m_inputs; }   // Serial and Quit records written
   // Everything written so far (a live recording under gdb reads its own log back when it
@@ -74,8 +74,8 @@ class LogWriter {
  private:
   std::FILE* m_f = nullptr;
   std::string m_path, m_error;
-  u64 m_last_icount = 0, m_bytes = 0, m_inputs = 0;
-  std::vector<u8> m_copy;
+  u64 m_last_icount = 0, m_inputs = 0;
+  std::vector<u8> m_copy;   // every byte written (or tried: a write error keeps the count)
 };
 
 class LogReader {

@@ -34,7 +34,7 @@ struct Timeline::Checkpoint {
 
 namespace {
 
-// The pages of `list` (ascending) whose numbers are in [lo, hi), from index i on.
+// The first index from i on whose value (v ascending) is at least lo.
 size_t skip_below(const std::vector<u32>& v, size_t i, u32 lo) {
   while (i < v.size() && v[i] < lo) i++;
   return i;
@@ -289,7 +289,7 @@ void Timeline::plan_toward(u64 from, u64 to) {
   m_planned.erase(std::unique(m_planned.begin(), m_planned.end()), m_planned.end());
 }
 
-u64 Timeline::run_forward_to(u64 icount, u64 seek_from, u64 seek_to) {
+u64 Timeline::run_forward_to(u64 icount, u64 from) {
   Cpu& cpu = m_pc.cpu();
   const std::vector<u64> breaks = cpu.debugger_breakpoints();
   const std::vector<Cpu::DebugWatch> watches = cpu.debugger_watchpoints();
@@ -305,11 +305,11 @@ u64 Timeline::run_forward_to(u64 icount, u64 seek_from, u64 seek_to) {
     if (t - last >= std::chrono::seconds(1)) {
       last = t;
       const u64 ic = cpu.state().icount;
-      const double done = static_cast<double>(ic - seek_from), all = static_cast<double>(seek_to - seek_from);
+      const double done = static_cast<double>(ic - from), all = static_cast<double>(icount - from);
       const double secs = std::chrono::duration<double>(t - t0).count();
       std::fprintf(stderr, "retrovisor: replaying to instruction %llu: %.0f%% (%llu of %llu), about %.0f s left\n",
-                   static_cast<unsigned long long>(seek_to), all > 0 ? 100 * done / all : 100.0,
-                   static_cast<unsigned long long>(ic - seek_from), static_cast<unsigned long long>(seek_to - seek_from),
+                   static_cast<unsigned long long>(icount), all > 0 ? 100 * done / all : 100.0,
+                   static_cast<unsigned long long>(ic - from), static_cast<unsigned long long>(icount - from),
                    done > 0 ? secs * (all - done) / done : 0.0);
       said = true;
     }
@@ -335,7 +335,7 @@ u64 Timeline::seek(u64 icount) {
   restore(c);
   plan_toward(from, icount);
   update_due();
-  const u64 got = icount == from ? from : run_forward_to(icount, from, icount);
+  const u64 got = icount == from ? from : run_forward_to(icount, from);
   m_planned.clear();
   update_due();
   return got;
@@ -378,7 +378,7 @@ std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before, bool* interru
     }
     return interrupted && poll && poll();   // without a flag to report it, nothing stops the search
   });
-  while (hi > start() && !stopped) {
+  while (hi > start()) {
     // The stretch [lo, hi): from the checkpoint before hi, run to hi; the last hit counts.
     const Checkpoint& c = *m_cps[index_at_or_before(hi - 1)];
     const u64 lo = c.icount;
@@ -404,7 +404,7 @@ std::optional<Timeline::Hit> Timeline::last_hit_before(u64 before, bool* interru
         found.reset();
         break;
       }
-      if (r.kind != StopKind::Reached && r.kind != StopKind::DebuggerInterrupt) set_end(cpu.state().icount, r);
+      if (r.kind != StopKind::Reached) set_end(cpu.state().icount, r);
       break;
     }
     m_pc.run_to(Pc::kNoStop);

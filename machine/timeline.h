@@ -72,6 +72,8 @@ class Timeline {
     m_end->second.guest_insns = icount;
   }
   const RunResult* end_result() const { return m_end ? &m_end->second : nullptr; }
+  // The machine is at (or past) the end of the recording, once a run has met it.
+  bool at_end() const { return m_end && m_pc.cpu().state().icount >= m_end->first; }
 
   // Whether output the guest writes now is new: false while a seek or a search runs again
   // through instructions already run (their serial output was shown then).
@@ -101,8 +103,8 @@ class Timeline {
   void update_due();
   void trim();
   size_t index_at_or_before(u64 icount) const;
-  // Runs forward to `icount` with breakpoints off; returns the count reached.
-  u64 run_forward_to(u64 icount, u64 seek_from, u64 seek_to);
+  // Runs forward from `from` to `icount` with breakpoints off; returns the count reached.
+  u64 run_forward_to(u64 icount, u64 from);
 
   Pc& m_pc;
   u64 m_cap;
